@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * nestirq event ABI, shared by the BPF programs and userspace.
+ *
+ * Every record is a fixed 64-byte struct nq_event: a 24-byte header and a
+ * 40-byte payload union.  Widths are explicit, there are no pointers, and
+ * the layout is the same on the BPF target and on x86-64 userspace.  New
+ * kinds may be appended; existing fields never move.  Bump NQ_ABI_VERSION
+ * when a field changes meaning.
+ */
+#ifndef NESTIRQ_ABI_H
+#define NESTIRQ_ABI_H
+
+#ifdef __bpf__
+/* BPF side: the kernel UAPI __u8.. types come from <linux/types.h>. */
+#include <linux/types.h>
+#else
+#include <stdint.h>
+typedef uint8_t __u8;
+typedef uint16_t __u16;
+typedef uint32_t __u32;
+typedef uint64_t __u64;
+typedef int32_t __s32;
+#endif
+
+#define NQ_ABI_VERSION 1
+#define NQ_EVENT_SIZE  64
+
+/* vcpu_id when the probe could not tell which vCPU it ran for. */
+#define NQ_VCPU_UNKNOWN 0xffffffffu
+
+enum nq_kind {
+	NQ_EV_NONE = 0,
+	NQ_EV_IRQ_ACCEPT = 1,	    /* tp kvm:kvm_apic_accept_irq */
+	NQ_EV_CHECK_ENTER = 2,	    /* vmx/svm_check_nested_events entry */
+	NQ_EV_CHECK_EXIT = 3,	    /* ... and its return */
+	NQ_EV_PEEK = 4,		    /* kvm_apic_has_interrupt returned */
+	NQ_EV_ACK = 5,		    /* an IRQ moved from IRR to ISR */
+	NQ_EV_HW_NESTED_VMEXIT = 6, /* tp kvm:kvm_nested_vmexit (hardware exit from L2) */
+	NQ_EV_VMEXIT_INJECT = 7,    /* tp kvm:kvm_nested_vmexit_inject (exit into L1) */
+	NQ_EV_SVI_UPDATE = 8,	    /* vmx_hwapic_isr_update */
+	NQ_EV_VMCS_SWITCH = 9,	    /* vmx_vcpu_load_vmcs */
+	NQ_EV_NESTED_PI = 10,	    /* L2 posted-interrupt notification state */
+	NQ_EV_SVM_INTR_EXIT = 11,   /* tp kvm:kvm_nested_intr_vmexit (nSVM INTR) */
+	NQ_EV_LOST = 12,	    /* userspace marker: records lost before here */
+	NQ_EV__MAX
+};
+
+enum nq_isa {
+	NQ_ISA_UNKNOWN = 0,
+	NQ_ISA_VMX = 1, /* KVM_ISA_VMX in the kernel's tracepoints */
+	NQ_ISA_SVM = 2, /* KVM_ISA_SVM */
+};
+
+/* Which VMCS was current (struct vcpu_vmx::loaded_vmcs) at the probe. */
+enum nq_vmcs {
+	NQ_VMCS_UNKNOWN = 0,
+	NQ_VMCS_01 = 1,
+	NQ_VMCS_02 = 2,
+	NQ_VMCS_OTHER = 3,
+};
+
+/* NQ_EV_ACK: where the ack was observed. */
+enum nq_ack_api {
+	NQ_ACK_API_UNKNOWN = 0,
+	NQ_ACK_API_APIC_ACK = 1,     /* kvm_apic_ack_interrupt(vcpu, vector), 6.12+ */
+	NQ_ACK_API_GET_APIC_IRQ = 2, /* return of kvm_get_apic_interrupt(), <= 6.11 */
+};
+
+/* NQ_EV_SVI_UPDATE outcome. */
+enum nq_svi_outcome {
+	NQ_SVI_WRITTEN = 0,  /* the VMWRITE to GUEST_INTR_STATUS.SVI happened */
+	NQ_SVI_DEFERRED = 1, /* 6.14+: deferred via nested.update_vmcs01_hwapic_isr */
+};
+
+/* NQ_EV_SVI_UPDATE origin: only L1 ISR updates must target vmcs01. */
+enum nq_svi_origin {
+	NQ_SVI_ORIGIN_L1_ISR = 0,   /* vmx_hwapic_isr_update from apic_set/clear_isr */
+	NQ_SVI_ORIGIN_L2_STATE = 1, /* L2's own RVI/SVI written into vmcs02 */
+};
+
+/* NQ_EV_CHECK_ENTER ctls bits: L1's vmcs12 controls when readable. */
+#define NQ_CTL_KNOWN	    (1u << 0) /* the bits below are valid */
+#define NQ_CTL_EXIT_ON_INTR (1u << 1) /* PIN_BASED_EXT_INTR_MASK / INTR intercept */
+#define NQ_CTL_ACK_ON_EXIT  (1u << 2) /* VM_EXIT_ACK_INTR_ON_EXIT */
+#define NQ_CTL_POSTED_INTR  (1u << 3) /* PIN_BASED_POSTED_INTR */
+
+/* NQ_EV_PEEK flags */
+#define NQ_PEEK_F_IN_ACK (1u << 0) /* the peek ran inside the ack function (<= 6.11) */
+
+/* VM_EXIT_INTR_INFO / exit_int_info bits (SDM 24.9.2) */
+#define NQ_INTR_INFO_VALID	       0x80000000u
+#define NQ_INTR_INFO_TYPE_MASK	       0x700u
+#define NQ_INTR_INFO_VECTOR_MASK       0xffu
+#define NQ_VMX_EXIT_EXTERNAL_INTERRUPT 1u
+#define NQ_SVM_EXIT_INTR	       0x60u
+
+struct nq_event_hdr {
+	__u64 ts_ns;   /* bpf_ktime_get_ns(), CLOCK_MONOTONIC */
+	__u32 tgid;    /* the VM: hypervisor process id */
+	__u32 tid;     /* the thread that hit the probe */
+	__u32 vcpu_id; /* kvm_vcpu::vcpu_id, or NQ_VCPU_UNKNOWN */
+	__u16 cpu;     /* host CPU */
+	__u8 kind;     /* enum nq_kind */
+	__u8 isa;      /* enum nq_isa */
+};
+
+struct nq_irq_accept {
+	__u32 apicid; /* as traced; KVM passes the target vcpu_id */
+	__u16 delivery_mode;
+	__u16 trigger_mode;
+	__u8 vector;
+	__u8 pad[3];
+};
+
+struct nq_check_enter {
+	__u16 posted_intr_nv; /* L2's PI notification vector, 0xffff if none/unknown */
+	__u8 vmcs;	      /* enum nq_vmcs */
+	__u8 guest_mode;      /* HF_GUEST_MASK, informational only */
+	__u8 ctls;	      /* NQ_CTL_* */
+	__u8 pi_pending;
+	__u8 pad[2];
+};
+
+struct nq_check_exit {
+	__s32 ret; /* 0 or -EBUSY, ... */
+};
+
+struct nq_peek {
+	__s32 vector; /* -1 when nothing is pending */
+	__u8 vmcs;
+	__u8 flags; /* NQ_PEEK_F_* */
+	__u8 pad[2];
+};
+
+struct nq_ack {
+	__s32 vector;
+	__u8 vmcs; /* loaded VMCS at the moment of the ack */
+	__u8 api;  /* enum nq_ack_api */
+	__u8 guest_mode;
+	__u8 pad;
+};
+
+struct nq_hw_vmexit {
+	__u64 info1; /* exit qualification */
+	__u64 info2;
+	__u32 reason;
+	__u32 intr_info;
+	__u32 error_code;
+	__u32 pad;
+};
+
+struct nq_vmexit_inject {
+	__u64 exit_code;     /* VMX exit reason or SVM exit code (u32 or u64 in the tp) */
+	__u64 info1;	     /* VMX: exit qualification */
+	__u64 info2;	     /* VMX: IDT-vectoring info */
+	__u32 exit_int_info; /* VMX: VM_EXIT_INTR_INFO (acked vector | valid | type) */
+	__u32 exit_int_info_err;
+};
+
+struct nq_svi_update {
+	__s32 max_isr; /* -1: ISR empty */
+	__u8 vmcs;
+	__u8 outcome; /* enum nq_svi_outcome */
+	__u8 origin;  /* enum nq_svi_origin */
+	__u8 guest_mode;
+};
+
+struct nq_vmcs_switch {
+	__u8 to; /* enum nq_vmcs: the VMCS that became current */
+	__u8 guest_mode;
+	__u8 pad[2];
+};
+
+struct nq_nested_pi {
+	__u16 posted_intr_nv; /* 0xffff: invalid (PI disabled by L1) */
+	__u8 pi_enabled;      /* vmcs12 has PIN_BASED_POSTED_INTR */
+	__u8 pi_pending;
+};
+
+struct nq_svm_intr_exit {
+	__u64 rip;
+};
+
+struct nq_lost {
+	__u64 count; /* records lost on this cpu since the previous marker */
+};
+
+struct nq_event {
+	struct nq_event_hdr h;
+	union {
+		struct nq_irq_accept accept;
+		struct nq_check_enter check_enter;
+		struct nq_check_exit check_exit;
+		struct nq_peek peek;
+		struct nq_ack ack;
+		struct nq_hw_vmexit hw_exit;
+		struct nq_vmexit_inject inject;
+		struct nq_svi_update svi;
+		struct nq_vmcs_switch vmcs_switch;
+		struct nq_nested_pi pi;
+		struct nq_svm_intr_exit svm_intr;
+		struct nq_lost lost;
+		__u8 raw[40];
+	};
+};
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct nq_event_hdr) == 24, "hdr size");
+_Static_assert(sizeof(struct nq_event) == NQ_EVENT_SIZE, "event size");
+#endif
+
+#endif /* NESTIRQ_ABI_H */

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Human and JSON renderings of violations and engine statistics. */
+#ifndef NESTIRQ_REPORT_H
+#define NESTIRQ_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "nestirq/engine.h"
+#include "nestirq/trace.h"
+
+/* One event on one line, for evidence lists: "ts=... vm=... vcpu=... ack vector=49 vmcs=02". */
+int nq_format_event(const struct nq_event *ev, char *buf, size_t len);
+
+/* A violation: a headline plus its evidence, or one JSON object (one line). */
+void nq_report_violation(FILE *out, const struct nq_violation *v, bool json);
+
+/* The end-of-run summary: counts, pairs, latencies, violations by kind. */
+void nq_report_summary(FILE *out, const struct nq_stats *s, bool json);
+
+/* The trace header (replay): kernel, host, flow and probe plan. */
+void nq_report_meta(FILE *out, const struct nq_trace_meta *m, bool json);
+
+#endif /* NESTIRQ_REPORT_H */
