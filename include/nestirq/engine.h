@@ -105,6 +105,17 @@ void nq_engine_feed(struct nq_engine *e, const struct nq_event *ev);
 void nq_engine_finish(struct nq_engine *e);
 const struct nq_stats *nq_engine_stats(const struct nq_engine *e);
 
+/* The scalar counters of struct nq_stats, by stable name (reports, metrics, tests). */
+struct nq_stat_field {
+	const char *name;
+	size_t offset; /* of a uint64_t inside struct nq_stats */
+	const char *help;
+};
+extern const struct nq_stat_field nq_stat_fields[];
+extern const size_t nq_stat_fields_count;
+/* Returns 0 and sets *value, or -1 for an unknown name. */
+int nq_stats_lookup(const struct nq_stats *s, const char *name, uint64_t *value);
+
 void nq_hist_add(struct nq_hist *h, uint64_t ns);
 /* Approximate quantile (0..1) from the log2 buckets; 0 if empty. */
 uint64_t nq_hist_quantile(const struct nq_hist *h, double q);

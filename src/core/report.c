@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Text and JSON renderings shared by replay, watch and check. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "nestirq/report.h"
+
+#define NS_PER_SEC UINT64_C(1000000000)
+
+static const char *vmcs_str(uint8_t vmcs)
+{
+	static const char *const names[] = {"?", "01", "02", "other"};
+
+	return vmcs < 4 ? names[vmcs] : "?";
+}
+
+static const char *vcpu_str(uint32_t vcpu, char *buf, size_t len)
+{
+	if (vcpu == NQ_VCPU_UNKNOWN)
+		return "?";
+	snprintf(buf, len, "%u", vcpu);
+	return buf;
+}
+
+int nq_format_event(const struct nq_event *ev, char *buf, size_t len)
+{
+	char vb[16];
+	int n = snprintf(buf, len, "%" PRIu64 ".%09" PRIu64 " vm=%u tid=%u vcpu=%s cpu=%u %s",
+			 ev->h.ts_ns / NS_PER_SEC, ev->h.ts_ns % NS_PER_SEC, ev->h.tgid,
+			 ev->h.tid, vcpu_str(ev->h.vcpu_id, vb, sizeof(vb)), ev->h.cpu,
+			 nq_kind_name(ev->h.kind));
+	size_t off = n < 0 ? 0 : (size_t)n < len ? (size_t)n : len;
+	char *p = buf + off;
+	size_t left = len - off;
+
+	switch (ev->h.kind) {
+	case NQ_EV_IRQ_ACCEPT:
+		n = snprintf(p, left, " vector=0x%02x apicid=%u dm=%u tm=%u", ev->accept.vector,
+			     ev->accept.apicid, ev->accept.delivery_mode, ev->accept.trigger_mode);
+		break;
+	case NQ_EV_CHECK_ENTER:
+		n = snprintf(p, left, " vmcs=%s ctls=0x%x pi_nv=0x%x",
+			     vmcs_str(ev->check_enter.vmcs), ev->check_enter.ctls,
+			     ev->check_enter.posted_intr_nv);
+		break;
+	case NQ_EV_CHECK_EXIT:
+		n = snprintf(p, left, " ret=%d", ev->check_exit.ret);
+		break;
+	case NQ_EV_PEEK:
+		n = snprintf(p, left, " vector=%d vmcs=%s%s", ev->peek.vector,
+			     vmcs_str(ev->peek.vmcs),
+			     ev->peek.flags & NQ_PEEK_F_IN_ACK ? " in_ack" : "");
+		break;
+	case NQ_EV_ACK:
+		n = snprintf(p, left, " vector=%d vmcs=%s", ev->ack.vector,
+			     vmcs_str(ev->ack.vmcs));
+		break;
+	case NQ_EV_HW_NESTED_VMEXIT:
+		n = snprintf(p, left, " reason=%u intr_info=0x%08x qual=0x%" PRIx64,
+			     ev->hw_exit.reason, ev->hw_exit.intr_info, ev->hw_exit.info1);
+		break;
+	case NQ_EV_VMEXIT_INJECT:
+		n = snprintf(p, left, " exit_code=0x%" PRIx64 " exit_int_info=0x%08x",
+			     ev->inject.exit_code, ev->inject.exit_int_info);
+		break;
+	case NQ_EV_SVI_UPDATE:
+		n = snprintf(p, left, " max_isr=%d vmcs=%s %s%s", ev->svi.max_isr,
+			     vmcs_str(ev->svi.vmcs),
+			     ev->svi.outcome == NQ_SVI_DEFERRED ? "deferred" : "written",
+			     ev->svi.origin == NQ_SVI_ORIGIN_L2_STATE ? " l2_state" : "");
+		break;
+	case NQ_EV_VMCS_SWITCH:
+		n = snprintf(p, left, " to=%s", vmcs_str(ev->vmcs_switch.to));
+		break;
+	case NQ_EV_NESTED_PI:
+		n = snprintf(p, left, " pi_nv=0x%x pi_enabled=%u pi_pending=%u",
+			     ev->pi.posted_intr_nv, ev->pi.pi_enabled, ev->pi.pi_pending);
+		break;
+	case NQ_EV_LOST:
+		n = snprintf(p, left, " count=%" PRIu64, ev->lost.count);
+		break;
+	default:
+		n = 0;
+	}
+	return (int)off + (n > 0 ? n : 0);
+}
+
+static void json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+void nq_report_violation(FILE *out, const struct nq_violation *v, bool json)
+{
+	char line[512];
+
+	if (json) {
+		fprintf(out, "{\"type\":\"violation\",\"kind\":\"%s\",\"invariant\":\"%s\",\"vm\":%u,",
+			nq_violation_name(v->kind), nq_violation_invariant(v->kind), v->tgid);
+		if (v->vcpu_id == NQ_VCPU_UNKNOWN)
+			fprintf(out, "\"vcpu\":null,");
+		else
+			fprintf(out, "\"vcpu\":%u,", v->vcpu_id);
+		fprintf(out, "\"ts\":%" PRIu64 ",\"message\":", v->ts_ns);
+		json_string(out, v->message);
+		fprintf(out, ",\"evidence\":[");
+		for (unsigned int i = 0; i < v->n_evidence; i++) {
+			if (nq_jsonl_format_event(&v->evidence[i], line, sizeof(line)) < 0)
+				snprintf(line, sizeof(line), "null");
+			fprintf(out, "%s%s", i ? "," : "", line);
+		}
+		fprintf(out, "]}\n");
+		return;
+	}
+	fprintf(out, "VIOLATION %s (%s) vm=%u vcpu=%s at %" PRIu64 ".%09" PRIu64 ": %s\n",
+		nq_violation_name(v->kind), nq_violation_invariant(v->kind), v->tgid,
+		v->vcpu_id == NQ_VCPU_UNKNOWN ? "?" : (snprintf(line, 16, "%u", v->vcpu_id), line),
+		v->ts_ns / NS_PER_SEC, v->ts_ns % NS_PER_SEC, v->message);
+	for (unsigned int i = 0; i < v->n_evidence; i++) {
+		nq_format_event(&v->evidence[i], line, sizeof(line));
+		fprintf(out, "    evidence: %s\n", line);
+	}
+}
+
+static void fmt_ns(char *buf, size_t len, uint64_t ns)
+{
+	if (ns < 10000)
+		snprintf(buf, len, "%" PRIu64 "ns", ns);
+	else if (ns < 10000000)
+		snprintf(buf, len, "%.1fus", (double)ns / 1e3);
+	else
+		snprintf(buf, len, "%.1fms", (double)ns / 1e6);
+}
+
+static void hist_text(FILE *out, const char *name, const struct nq_hist *h)
+{
+	char p50[32], p99[32], max[32];
+
+	if (!h->count) {
+		fprintf(out, "  %-22s (none)\n", name);
+		return;
+	}
+	fmt_ns(p50, sizeof(p50), nq_hist_quantile(h, 0.5));
+	fmt_ns(p99, sizeof(p99), nq_hist_quantile(h, 0.99));
+	fmt_ns(max, sizeof(max), h->max_ns);
+	fprintf(out, "  %-22s n=%" PRIu64 " p50<=%s p99<=%s max=%s\n", name, h->count, p50, p99,
+		max);
+}
+
+static void hist_json(FILE *out, const char *name, const struct nq_hist *h)
+{
+	fprintf(out,
+		"\"%s\":{\"count\":%" PRIu64 ",\"sum_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64
+		",\"p50_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64 "}",
+		name, h->count, h->sum_ns, h->max_ns, nq_hist_quantile(h, 0.5),
+		nq_hist_quantile(h, 0.99));
+}
+
+static uint64_t field_value(const struct nq_stats *s, size_t i)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)s + nq_stat_fields[i].offset, sizeof(v));
+	return v;
+}
+
+static void summary_json(FILE *out, const struct nq_stats *s)
+{
+	fprintf(out, "{\"type\":\"summary\"");
+	for (size_t i = 0; i < nq_stat_fields_count; i++)
+		fprintf(out, ",\"%s\":%" PRIu64, nq_stat_fields[i].name, field_value(s, i));
+	fprintf(out, ",\"events_by_kind\":{");
+	for (unsigned int k = 1, first = 1; k < NQ_EV__MAX; k++, first = 0)
+		fprintf(out, "%s\"%s\":%" PRIu64, first ? "" : ",", nq_kind_name(k), s->by_kind[k]);
+	fprintf(out, "},\"violations_by_kind\":{");
+	for (unsigned int k = 0; k < NQ_V__MAX; k++)
+		fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "", nq_violation_name(k),
+			s->by_violation[k]);
+	fprintf(out, "},\"inject_exit_reasons\":{");
+	for (unsigned int r = 0, first = 1; r < NQ_EXIT_REASONS; r++)
+		if (s->inject_exit_reasons[r]) {
+			fprintf(out, "%s\"%u\":%" PRIu64, first ? "" : ",", r,
+				s->inject_exit_reasons[r]);
+			first = 0;
+		}
+	fprintf(out, "},\"hw_exit_reasons\":{");
+	for (unsigned int r = 0, first = 1; r < NQ_EXIT_REASONS; r++)
+		if (s->hw_exit_reasons[r]) {
+			fprintf(out, "%s\"%u\":%" PRIu64, first ? "" : ",", r,
+				s->hw_exit_reasons[r]);
+			first = 0;
+		}
+	fprintf(out, "},");
+	hist_json(out, "accept_to_ack", &s->accept_to_ack);
+	fprintf(out, ",");
+	hist_json(out, "peek_to_ack", &s->peek_to_ack);
+	fprintf(out, "}\n");
+}
+
+void nq_report_summary(FILE *out, const struct nq_stats *s, bool json)
+{
+	if (json) {
+		summary_json(out, s);
+		return;
+	}
+	fprintf(out, "summary:\n");
+	/* The first five always; the others only when they say something. */
+	for (size_t i = 0; i < nq_stat_fields_count; i++)
+		if (i < 5 || field_value(s, i))
+			fprintf(out, "  %-22s %" PRIu64 "\n", nq_stat_fields[i].name,
+				field_value(s, i));
+	fprintf(out, "  events by kind:");
+	for (unsigned int k = 1; k < NQ_EV__MAX; k++)
+		if (s->by_kind[k])
+			fprintf(out, " %s=%" PRIu64, nq_kind_name(k), s->by_kind[k]);
+	fprintf(out, "\n");
+	if (s->violations) {
+		fprintf(out, "  violations by kind:");
+		for (unsigned int k = 0; k < NQ_V__MAX; k++)
+			if (s->by_violation[k])
+				fprintf(out, " %s=%" PRIu64, nq_violation_name(k),
+					s->by_violation[k]);
+		fprintf(out, "\n");
+	}
+	hist_text(out, "latency accept->ack", &s->accept_to_ack);
+	hist_text(out, "latency peek->ack", &s->peek_to_ack);
+	fprintf(out, "verdict: %s\n", s->violations ? "FAIL (violations found)" : "PASS");
+}
+
+void nq_report_meta(FILE *out, const struct nq_trace_meta *m, bool json)
+{
+	if (json) {
+		fprintf(out, "{\"type\":\"trace\",\"kernel\":");
+		json_string(out, m->kernel);
+		fprintf(out, ",\"host\":");
+		json_string(out, m->host);
+		fprintf(out, ",\"flow\":");
+		json_string(out, m->flow);
+		fprintf(out, ",\"isa\":");
+		json_string(out, m->isa);
+		fprintf(out, ",\"plan\":");
+		json_string(out, m->plan);
+		fprintf(out, "}\n");
+		return;
+	}
+	fprintf(out, "trace: kernel %s, host %s, flow %s, isa %s\n", m->kernel[0] ? m->kernel : "?",
+		m->host[0] ? m->host : "?", m->flow[0] ? m->flow : "?", m->isa[0] ? m->isa : "?");
+	if (m->plan[0]) {
+		fprintf(out, "probe plan:\n");
+		for (const char *p = m->plan; *p;) {
+			const char *nl = strchr(p, '\n');
+			size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+			fprintf(out, "  %.*s\n", (int)len, p);
+			p += len + (nl ? 1 : 0);
+		}
+	}
+}
