@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's own archive, exactly what building and testing
+# nestirq needs.  Safe to re-run; installs nothing that is already there.
+set -euo pipefail
+
+pkgs=(
+	make gcc libc6-dev pkg-config     # userspace build
+	clang llvm libclang-rt-14-dev     # BPF objects; libFuzzer and sanitizers
+	bpftool                           # bpftool gen skeleton
+	libbpf-dev libelf-dev zlib1g-dev  # the loader links Debian's libbpf
+	clang-format                      # make format-check
+	jq                                # CLI tests read nestirq's JSON output
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all ${#pkgs[@]} packages present"
+	exit 0
+fi
+
+sudo=
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+echo "deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done"
