@@ -50,7 +50,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
-.PHONY: all test unit deps format format-check fuzz bench demo clean e2e
+.PHONY: all test unit deps format format-check fuzz bench demo run clean e2e
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/nestirq
@@ -116,7 +116,10 @@ bench: $(BENCH_BINS) all
 	$(Q)BUILD=$(BUILD) bash bench/run.sh
 
 demo: all
-	$(Q)$(BUILD)/nestirq replay tests/scenarios/demo.jsonl
+	-$(Q)$(BUILD)/nestirq replay tests/scenarios/demo.jsonl
+
+run: all
+	$(Q)BUILD=$(BUILD) bash scripts/run-main.sh
 
 deps:
 	$(Q)bash scripts/deps.sh
