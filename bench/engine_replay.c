@@ -226,8 +226,8 @@ int main(int argc, char **argv)
 	double total = (double)n * (double)passes;
 	double mb = median(base, rounds), me = median(eng, rounds), mf = median(file, rounds);
 
-	printf("engine replay: %zu events x %zu passes, %d alternating rounds, medians\n", n, passes,
-	       rounds);
+	printf("engine replay: %zu events x %zu passes, %d alternating rounds, medians\n", n,
+	       passes, rounds);
 	printf("%-34s %14s %10s %10s\n", "consumer", "events/s", "ns/event", "vs floor");
 	printf("%-34s %14.0f %10.2f %10s\n", "baseline (touch each event)", total / mb,
 	       mb * 1e9 / total, "1.00x");

@@ -17,7 +17,7 @@
 #include "vcpu_table.h"
 
 #define DEFAULT_MAX_VCPUS 1024
-#define EBUSY_ERRNO 16
+#define EBUSY_ERRNO	  16
 
 struct nq_engine {
 	struct nq_engine_config cfg;
@@ -179,10 +179,11 @@ static void check_vectors(struct nq_engine *e, struct vcpu_state *s, const struc
 
 	v = violation_begin(e, NQ_V_VECTOR_MISMATCH, s,
 			    have_ack ? t->ack.h.ts_ns : t->inject.h.ts_ns);
-	snprintf(v->message, sizeof(v->message),
-		 "vector mismatch in one nested-event check: peeked %d, acked %d, reported to L1 %d "
-		 "(-1: not observed)",
-		 have_peek ? peeked : -1, have_ack ? acked : -1, have_report ? reported : -1);
+	snprintf(
+		v->message, sizeof(v->message),
+		"vector mismatch in one nested-event check: peeked %d, acked %d, reported to L1 %d "
+		"(-1: not observed)",
+		have_peek ? peeked : -1, have_ack ? acked : -1, have_report ? reported : -1);
 	evidence_add(v, &t->enter);
 	evidence_add(v, have_peek ? &t->peek : NULL);
 	evidence_add(v, have_ack ? &t->ack : NULL);
@@ -234,7 +235,8 @@ static void check_reported_exit(struct nq_engine *e, struct vcpu_state *s,
 	if (pi_on && nv != 0xffff && vector == nv) {
 		v = violation_begin(e, NQ_V_NESTED_PI_NV, s, t->inject.h.ts_ns);
 		snprintf(v->message, sizeof(v->message),
-			 "external-interrupt exit reported L2's posted-interrupt notification vector "
+			 "external-interrupt exit reported L2's posted-interrupt notification "
+			 "vector "
 			 "0x%02x to L1 instead of processing the posted interrupt",
 			 vector);
 		evidence_add(v, &t->enter);
@@ -355,7 +357,8 @@ static void on_ack(struct nq_engine *e, struct vcpu_state *s, const struct nq_ev
 	if (vec >= 0 && vec < 256) {
 		if (s->accept_ts[vec]) {
 			if (ev->h.ts_ns >= s->accept_ts[vec])
-				nq_hist_add(&e->stats.accept_to_ack, ev->h.ts_ns - s->accept_ts[vec]);
+				nq_hist_add(&e->stats.accept_to_ack,
+					    ev->h.ts_ns - s->accept_ts[vec]);
 			s->accept_ts[vec] = 0;
 		}
 		if (!nq_bit_test(s->accepted, vec)) {

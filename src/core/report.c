@@ -26,8 +26,8 @@ int nq_format_event(const struct nq_event *ev, char *buf, size_t len)
 {
 	char vb[16];
 	int n = snprintf(buf, len, "%" PRIu64 ".%09" PRIu64 " vm=%u tid=%u vcpu=%s cpu=%u %s",
-			 ev->h.ts_ns / NS_PER_SEC, ev->h.ts_ns % NS_PER_SEC, ev->h.tgid,
-			 ev->h.tid, vcpu_str(ev->h.vcpu_id, vb, sizeof(vb)), ev->h.cpu,
+			 ev->h.ts_ns / NS_PER_SEC, ev->h.ts_ns % NS_PER_SEC, ev->h.tgid, ev->h.tid,
+			 vcpu_str(ev->h.vcpu_id, vb, sizeof(vb)), ev->h.cpu,
 			 nq_kind_name(ev->h.kind));
 	size_t off = n < 0 ? 0 : (size_t)n < len ? (size_t)n : len;
 	char *p = buf + off;
@@ -52,8 +52,7 @@ int nq_format_event(const struct nq_event *ev, char *buf, size_t len)
 			     ev->peek.flags & NQ_PEEK_F_IN_ACK ? " in_ack" : "");
 		break;
 	case NQ_EV_ACK:
-		n = snprintf(p, left, " vector=%d vmcs=%s", ev->ack.vector,
-			     vmcs_str(ev->ack.vmcs));
+		n = snprintf(p, left, " vector=%d vmcs=%s", ev->ack.vector, vmcs_str(ev->ack.vmcs));
 		break;
 	case NQ_EV_HW_NESTED_VMEXIT:
 		n = snprintf(p, left, " reason=%u intr_info=0x%08x qual=0x%" PRIx64,
@@ -106,7 +105,8 @@ void nq_report_violation(FILE *out, const struct nq_violation *v, bool json)
 	char line[512];
 
 	if (json) {
-		fprintf(out, "{\"type\":\"violation\",\"kind\":\"%s\",\"invariant\":\"%s\",\"vm\":%u,",
+		fprintf(out,
+			"{\"type\":\"violation\",\"kind\":\"%s\",\"invariant\":\"%s\",\"vm\":%u,",
 			nq_violation_name(v->kind), nq_violation_invariant(v->kind), v->tgid);
 		if (v->vcpu_id == NQ_VCPU_UNKNOWN)
 			fprintf(out, "\"vcpu\":null,");

@@ -4,7 +4,10 @@
 
 #include "nestirq/engine.h"
 
-#define F(field, text) {#field, offsetof(struct nq_stats, field), text}
+#define F(field, text)                                                                             \
+	{                                                                                          \
+#field, offsetof(struct nq_stats, field), text                                     \
+	}
 
 const struct nq_stat_field nq_stat_fields[] = {
 	F(events, "events consumed"),

@@ -13,7 +13,7 @@
 /* One vmx/svm_check_nested_events invocation, from entry to return. */
 struct check_txn {
 	bool open;
-	bool have_peek;	  /* the decision peek: last peek before exit emulation */
+	bool have_peek; /* the decision peek: last peek before exit emulation */
 	bool have_inject;
 	bool exit_started; /* vmcs01 was loaded again or the exit was reported */
 	uint8_t ctls;

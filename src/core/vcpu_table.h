@@ -18,8 +18,8 @@ struct vcpu_table {
 	uint32_t nbuckets; /* power of two */
 	uint32_t capacity;
 	uint32_t used;
-	uint32_t lru_head; /* most recent, index+1 */
-	uint32_t lru_tail; /* least recent, index+1 */
+	uint32_t lru_head;	 /* most recent, index+1 */
+	uint32_t lru_tail;	 /* least recent, index+1 */
 	struct vcpu_state *last; /* one-entry cache: events come in runs per vCPU */
 };
 
@@ -32,7 +32,8 @@ void vcpu_table_destroy(struct vcpu_table *t);
  * chance to close it, so eviction hands the victim to the callback first.
  */
 struct vcpu_state *vcpu_table_get(struct vcpu_table *t, uint32_t tgid, uint32_t vcpu_id,
-				  void (*on_evict)(struct vcpu_state *victim, void *ctx), void *ctx);
+				  void (*on_evict)(struct vcpu_state *victim, void *ctx),
+				  void *ctx);
 
 /* Calls fn on every live vCPU state. */
 void vcpu_table_for_each(struct vcpu_table *t, void (*fn)(struct vcpu_state *s, void *ctx),

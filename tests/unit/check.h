@@ -18,7 +18,7 @@ static const char *nq_t_case;
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			printf("FAIL: %s: %s:%d: %s\n", nq_t_case, __FILE__, __LINE__, #cond);    \
+			printf("FAIL: %s: %s:%d: %s\n", nq_t_case, __FILE__, __LINE__, #cond);     \
 			nq_t_case_failed = 1;                                                      \
 			return;                                                                    \
 		}                                                                                  \

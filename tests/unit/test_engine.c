@@ -6,7 +6,7 @@
 #include "check.h"
 #include "nestirq/engine.h"
 
-#define VM 100
+#define VM   100
 #define TID0 110
 
 static uint64_t now;
@@ -326,7 +326,7 @@ static void test_invalid_vector_without_check_probe(void)
 	inject(e, VM, 0, 0xffffffffu);
 	CHECK_EQ(seen, 1);
 	CHECK_EQ(last.kind, NQ_V_INVALID_VECTOR);
-	inject(e, VM, 0, 0); /* no ack-on-exit, controls unknown: fine */
+	inject(e, VM, 0, 0);			     /* no ack-on-exit, controls unknown: fine */
 	inject(e, VM, 0, NQ_INTR_INFO_VALID | 0x08); /* may be ExtINT: fine */
 	CHECK_EQ(seen, 1);
 	nq_engine_free(e);

@@ -107,8 +107,8 @@ static void run_scenario(void)
 				printf("    %s:%d: unknown stat '%s'\n", path, lineno, b);
 			CHECK_EQ(found, 0);
 			if (got != strtoull(c, NULL, 0))
-				printf("    stat %s: got %llu, want %s\n", b, (unsigned long long)got,
-				       c);
+				printf("    stat %s: got %llu, want %s\n", b,
+				       (unsigned long long)got, c);
 			CHECK_EQ(got, strtoull(c, NULL, 0));
 		} else if (!strcmp(a, "at") && fields == 3) {
 			unsigned int vm, vcpu;
@@ -128,7 +128,8 @@ static void run_scenario(void)
 			k = nq_violation_from_name(b);
 			CHECK(k >= 0 && want > 0);
 			for (unsigned int i = 0; i < run.n; i++)
-				if ((int)run.seen[i].kind == k && !has_evidence(&run.seen[i], want)) {
+				if ((int)run.seen[i].kind == k &&
+				    !has_evidence(&run.seen[i], want)) {
 					printf("    %s violation lacks %s evidence\n", b, c);
 					CHECK(0);
 				}
