@@ -11,8 +11,12 @@
 #ifndef NESTIRQ_ABI_H
 #define NESTIRQ_ABI_H
 
-#ifdef __bpf__
-/* BPF side: the kernel UAPI __u8.. types come from <linux/types.h>. */
+#if defined(__bpf__) || defined(NQ_ABI_LINUX_TYPES)
+/*
+ * BPF side: the kernel UAPI __u8.. types come from <linux/types.h>.  So do
+ * userspace files that also include libbpf (which pulls <linux/types.h> in):
+ * they define NQ_ABI_LINUX_TYPES first.  The widths are the same.
+ */
 #include <linux/types.h>
 #else
 #include <stdint.h>

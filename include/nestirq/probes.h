@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Live-probe plumbing shared by bpf/nestirq.bpf.c and src/live/: the
+ * tracefs-offset fallback table passed in .rodata and a few sizes.  This is
+ * not part of the event ABI (see abi.h) and may change with the programs.
+ */
+#ifndef NESTIRQ_PROBES_H
+#define NESTIRQ_PROBES_H
+
+#ifdef __bpf__
+#include <linux/types.h>
+#else
+#include <stdint.h>
+#endif
+
+/*
+ * Field slots of the tracepoint records, for programs that read a record at
+ * offsets parsed from tracefs `format` (when BTF lacks trace_event_raw_*).
+ * A slot with size 0 is absent on the running kernel.
+ */
+#define NQ_FMT_SLOTS 8
+
+enum nq_fmt_accept_slot {
+	NQ_FA_APICID = 0,
+	NQ_FA_DM,
+	NQ_FA_TM,
+	NQ_FA_VEC,
+};
+
+/* kvm_nested_vmexit: current names, pre-2020 aliases in the comments. */
+enum nq_fmt_hw_slot {
+	NQ_FH_REASON = 0, /* exit_reason (old: exit_code) */
+	NQ_FH_INFO1,	  /* info1 (old: exit_info1) */
+	NQ_FH_INFO2,	  /* info2 (old: exit_info2) */
+	NQ_FH_INTR_INFO,  /* intr_info (old: exit_int_info) */
+	NQ_FH_ERROR_CODE, /* error_code (old: exit_int_info_err) */
+	NQ_FH_ISA,	  /* isa */
+	NQ_FH_VCPU_ID,	  /* vcpu_id (absent before 2020) */
+};
+
+enum nq_fmt_inject_slot {
+	NQ_FI_EXIT_CODE = 0,
+	NQ_FI_INFO1,
+	NQ_FI_INFO2,
+	NQ_FI_INT_INFO,
+	NQ_FI_INT_INFO_ERR,
+	NQ_FI_ISA,
+};
+
+enum nq_fmt_svm_slot {
+	NQ_FS_RIP = 0,
+};
+
+struct nq_fmt {
+	__u16 off[NQ_FMT_SLOTS];
+	__u8 size[NQ_FMT_SLOTS]; /* 0: absent; 1, 2, 4 or 8 */
+};
+
+/* Default ring buffer size and the wakeup threshold (bytes of unread data). */
+#define NQ_RINGBUF_BYTES (8u << 20)
+#define NQ_WAKEUP_BYTES	 (64u << 10)
+
+/* Entries of the per-thread state map (LRU). */
+#define NQ_TID_ENTRIES 16384
+
+#endif /* NESTIRQ_PROBES_H */

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The live side: what this host can trace (sysinfo), which variant of each
+ * probe point applies (the plan), and the BPF loader that attaches it and
+ * turns the ring buffer into a stream of struct nq_event.
+ */
+#ifndef NESTIRQ_LIVE_H
+#define NESTIRQ_LIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nestirq/abi.h"
+#include "nestirq/trace.h"
+
+/* ---- host facts ---- */
+
+struct nq_sysinfo {
+	char release[128];
+	char host[128];
+	bool root_ns_ok; /* we could set up a private mount namespace if needed */
+	bool tracefs;	 /* /sys/kernel/tracing/events usable */
+	bool tracefs_mounted_by_us;
+	bool kprobes;	     /* kprobe PMU or tracefs kprobe_events */
+	bool kallsyms_addrs; /* /proc/kallsyms shows addresses */
+	char lockdown[32];   /* "none", "integrity", "confidentiality", "unknown" */
+	bool cap_bpf, cap_perfmon, cap_sys_admin;
+	bool btf_vmlinux;
+	bool btf_kvm, btf_kvm_intel, btf_kvm_amd;	       /* module BTF in /sys/kernel/btf */
+	bool mod_kvm, mod_kvm_intel, mod_kvm_amd, mod_kvm_pvm; /* /sys/module/<m> */
+	bool dev_kvm;
+	/* flow detection inputs */
+	bool has_apic_ack;	    /* kvm_apic_ack_interrupt in kallsyms */
+	bool has_get_apic_irq;	    /* kvm_get_apic_interrupt in kallsyms */
+	bool isr_update_has_vcpu;   /* BTF: hwapic_isr_update takes a vcpu (6.14+) */
+	bool has_update_vmcs01_isr; /* BTF: nested_vmx.update_vmcs01_hwapic_isr */
+	bool btf_vcpu_vmx;	    /* BTF: struct vcpu_vmx with loaded_vmcs */
+	bool btf_tp[4];		    /* BTF: trace_event_raw_<tp> for NQ_TP_* */
+	char flow[32];		    /* "<=6.11", "6.12+", "6.14+", "unknown" */
+	char isa[16];		    /* "vmx", "svm", "none" */
+	char isa_desc[96];
+};
+
+/* Fills *si; never fails (unknown facts stay false). */
+void nq_sysinfo_probe(struct nq_sysinfo *si);
+/* Is `sym` in /proc/kallsyms (exact name, any module)?  Cached per call of probe. */
+bool nq_ksym_exists(const char *sym);
+/* "<mod>" for a function we probe, for the "module not loaded" reason. */
+const char *nq_ksym_module(const char *sym);
+
+/* ---- the probe plan ---- */
+
+enum nq_tp {
+	NQ_TP_ACCEPT = 0,
+	NQ_TP_HW_VMEXIT,
+	NQ_TP_INJECT,
+	NQ_TP_SVM_INTR,
+	NQ_TP__MAX,
+};
+
+extern const char *const nq_tp_names[NQ_TP__MAX];
+
+enum nq_point_id {
+	NQ_PT_ACCEPT = 0,  /* tp kvm_apic_accept_irq */
+	NQ_PT_HW_VMEXIT,   /* tp kvm_nested_vmexit */
+	NQ_PT_INJECT,	   /* tp kvm_nested_vmexit_inject */
+	NQ_PT_SVM_INTR,	   /* tp kvm_nested_intr_vmexit */
+	NQ_PT_CHECK_VMX,   /* vmx_check_nested_events entry + return */
+	NQ_PT_CHECK_SVM,   /* svm_check_nested_events entry + return */
+	NQ_PT_PEEK,	   /* kretprobe kvm_apic_has_interrupt */
+	NQ_PT_ACK,	   /* kvm_apic_ack_interrupt / kvm_get_apic_interrupt */
+	NQ_PT_SVI,	   /* vmx_hwapic_isr_update */
+	NQ_PT_VMCS_SWITCH, /* vmx_vcpu_load_vmcs */
+	NQ_PT_VMX_STATE,   /* CO-RE: loaded_vmcs vs vmcs02, nested PI, vmcs12 ctls */
+	NQ_PT__MAX,
+};
+
+enum nq_point_status {
+	NQ_PS_UNAVAILABLE = 0,
+	NQ_PS_READY, /* would attach (planned, not attached yet) */
+	NQ_PS_ATTACHED,
+	NQ_PS_FAILED, /* planned, but load/attach failed */
+};
+
+/* Tracepoint reading mode. */
+enum nq_tp_mode {
+	NQ_TPM_AUTO = 0,
+	NQ_TPM_CORE,   /* classic tracepoint, record via CO-RE (BTF) */
+	NQ_TPM_FORMAT, /* classic tracepoint, record at tracefs format offsets */
+	NQ_TPM_RAW,    /* raw tracepoint, TP_PROTO arguments */
+};
+
+struct nq_point {
+	enum nq_point_status status;
+	char variant[64]; /* e.g. "tracepoint (CO-RE)", "kprobe kvm_apic_ack_interrupt" */
+	char reason[160]; /* why unavailable / how it failed */
+};
+
+struct nq_plan {
+	struct nq_point pt[NQ_PT__MAX];
+	enum nq_tp_mode tp_mode[NQ_TP__MAX];
+	const char *ack_sym; /* chosen ack function or NULL */
+	bool ack_is_ret;     /* kretprobe kvm_get_apic_interrupt */
+	const char *svi_sym; /* vmx_hwapic_isr_update / vt_hwapic_isr_update */
+	bool svi_has_vcpu;
+};
+
+extern const char *const nq_point_names[NQ_PT__MAX];
+const char *nq_point_status_name(enum nq_point_status s);
+
+/* Decide the variant of each point from the host facts. */
+void nq_plan_build(struct nq_plan *p, const struct nq_sysinfo *si, enum nq_tp_mode force);
+/* "name\tstatus\treason\n" lines into buf (nq_trace_meta.plan). */
+void nq_plan_format(const struct nq_plan *p, char *buf, size_t len);
+/* Fill kernel/host/flow/isa/plan/created_ns of a trace header. */
+void nq_plan_meta(const struct nq_plan *p, const struct nq_sysinfo *si, struct nq_trace_meta *m);
+
+/* Which invariants (engine violation kinds) the attached points can check. */
+bool nq_plan_can_check(const struct nq_plan *p, int violation_kind, const char **why);
+
+/* Parse a tracefs format file into the nq_fmt slots of one tracepoint. */
+struct nq_fmt;
+int nq_tracefs_format(enum nq_tp tp, struct nq_fmt *f, char *err, size_t errlen);
+
+/* ---- the loader ---- */
+
+typedef void (*nq_live_event_cb)(const struct nq_event *ev, void *ctx);
+
+struct nq_live_opts {
+	uint32_t tgid;	     /* 0: trace every process */
+	nq_live_event_cb cb; /* called for every record, NQ_EV_LOST included */
+	void *ctx;
+	bool load_all;		 /* load every program (verifier check), attach per plan */
+	bool no_attach;		 /* load only (doctor --no-attach, tests) */
+	enum nq_tp_mode tp_mode; /* NQ_TPM_AUTO unless a test forces one */
+	uint32_t wakeup_bytes;	 /* 0: NQ_WAKEUP_BYTES */
+	bool quiet;		 /* no libbpf warnings on stderr */
+};
+
+struct nq_live;
+struct nestirq_bpf;
+
+/* Opens, loads and attaches.  Returns NULL and fills err on a setup error
+ * (no BPF at all); unavailable points are not errors, see the plan. */
+struct nq_live *nq_live_open(const struct nq_live_opts *o, char *err, size_t errlen);
+/* Consumes ready records; returns the number delivered or a negative errno. */
+int nq_live_poll(struct nq_live *l, int timeout_ms);
+/* Re-plans when kvm_intel/kvm_amd were loaded or unloaded. 1 if re-planned. */
+int nq_live_check_modules(struct nq_live *l, char *msg, size_t msglen);
+void nq_live_close(struct nq_live *l);
+
+const struct nq_plan *nq_live_plan(const struct nq_live *l);
+const struct nq_sysinfo *nq_live_sysinfo(const struct nq_live *l);
+struct nestirq_bpf *nq_live_skel(struct nq_live *l);
+/* Records dropped by the kernel side so far, in total and per CPU. */
+uint64_t nq_live_drops(const struct nq_live *l);
+int nq_live_ncpus(const struct nq_live *l);
+uint64_t nq_live_drops_cpu(const struct nq_live *l, int cpu);
+uint64_t nq_live_events(const struct nq_live *l);
+/* Number of programs loaded (all of them pass the verifier). */
+int nq_live_nloaded(const struct nq_live *l);
+
+/* ---- VM labels ---- */
+/* "pid 1234 (name)" from /proc/PID/cmdline's QEMU -name, or "pid 1234 (comm)". */
+void nq_vm_label(uint32_t pid, char *buf, size_t len);
+/* The QEMU -name value in a NUL-separated cmdline; 0 if found. */
+int nq_qemu_name(const char *cmdline, size_t len, char *out, size_t outlen);
+
+/* Set by SIGINT/SIGTERM handlers in the commands. */
+extern volatile int nq_live_stop;
+void nq_live_install_signals(void);
+
+#endif /* NESTIRQ_LIVE_H */

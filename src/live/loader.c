@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The BPF loader: opens the skeleton, loads the programs the plan needs (or
+ * all of them), attaches what exists, reads the ring buffer and turns kernel
+ * drops into NQ_EV_LOST records.
+ */
+#define NQ_ABI_LINUX_TYPES
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "nestirq/probes.h"
+#include "live.h"
+#include "nestirq.skel.h"
+
+#define MAX_LINKS 16
+
+struct nq_live {
+	struct nq_live_opts o;
+	struct nq_sysinfo si;
+	struct nq_plan plan;
+	struct nestirq_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link *links[MAX_LINKS];
+	int nlinks;
+	int nloaded;
+	int ncpus;
+	uint64_t *drops_seen; /* per CPU, as last reported */
+	uint64_t *drops_buf;
+	uint64_t drops_total;
+	uint64_t events;
+};
+
+volatile int nq_live_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	nq_live_stop = 1;
+}
+
+void nq_live_install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static bool libbpf_quiet;
+
+static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || libbpf_quiet)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct nq_live *l = ctx;
+	struct nq_event ev;
+
+	if (size < sizeof(ev))
+		return 0;
+	memcpy(&ev, data, sizeof(ev));
+	l->events++;
+	if (l->o.cb)
+		l->o.cb(&ev, l->o.ctx);
+	return 0;
+}
+
+/* ---- program selection ---- */
+
+static struct bpf_program *tp_prog(struct nestirq_bpf *s, enum nq_tp tp, enum nq_tp_mode m)
+{
+	struct bpf_program *tab[NQ_TP__MAX][3] = {
+		{s->progs.tp_accept, s->progs.tpf_accept, s->progs.raw_accept},
+		{s->progs.tp_hw_vmexit, s->progs.tpf_hw_vmexit, NULL},
+		{s->progs.tp_inject, s->progs.tpf_inject, s->progs.raw_inject},
+		{s->progs.tp_svm_intr, s->progs.tpf_svm_intr, s->progs.raw_svm_intr},
+	};
+
+	if (m < NQ_TPM_CORE || m > NQ_TPM_RAW)
+		return NULL;
+	return tab[tp][m - NQ_TPM_CORE];
+}
+
+static const enum nq_point_id tp_point[NQ_TP__MAX] = {NQ_PT_ACCEPT, NQ_PT_HW_VMEXIT, NQ_PT_INJECT,
+						      NQ_PT_SVM_INTR};
+
+struct kp {
+	enum nq_point_id pt;
+	struct bpf_program *prog;
+	const char *sym;
+	bool ret;
+};
+
+static int kprobe_list(struct nq_live *l, struct kp *k)
+{
+	struct nestirq_bpf *s = l->skel;
+	struct nq_plan *p = &l->plan;
+	int n = 0;
+
+	k[n++] = (struct kp){NQ_PT_CHECK_VMX, s->progs.kp_vmx_check, "vmx_check_nested_events", 0};
+	k[n++] = (struct kp){NQ_PT_CHECK_VMX, s->progs.krp_vmx_check, "vmx_check_nested_events", 1};
+	k[n++] = (struct kp){NQ_PT_CHECK_SVM, s->progs.kp_svm_check, "svm_check_nested_events", 0};
+	k[n++] = (struct kp){NQ_PT_CHECK_SVM, s->progs.krp_svm_check, "svm_check_nested_events", 1};
+	k[n++] = (struct kp){NQ_PT_PEEK, s->progs.krp_peek, "kvm_apic_has_interrupt", 1};
+	if (p->ack_is_ret) {
+		k[n++] = (struct kp){NQ_PT_ACK, s->progs.kp_get_apic, "kvm_get_apic_interrupt", 0};
+		k[n++] = (struct kp){NQ_PT_ACK, s->progs.krp_get_apic, "kvm_get_apic_interrupt", 1};
+	} else {
+		k[n++] = (struct kp){NQ_PT_ACK, s->progs.kp_ack, "kvm_apic_ack_interrupt", 0};
+	}
+	k[n++] = (struct kp){NQ_PT_SVI, p->svi_has_vcpu ? s->progs.kp_svi : s->progs.kp_svi_old,
+			     p->svi_sym, 0};
+	k[n++] = (struct kp){NQ_PT_VMCS_SWITCH, s->progs.kp_load_vmcs, "vmx_vcpu_load_vmcs", 0};
+	return n;
+}
+
+static void fail_point(struct nq_live *l, enum nq_point_id id, int err, const char *what)
+{
+	struct nq_point *pt = &l->plan.pt[id];
+
+	pt->status = NQ_PS_FAILED;
+	if (err == EPERM && strcmp(l->si.lockdown, "none") && strcmp(l->si.lockdown, "unknown"))
+		snprintf(pt->reason, sizeof(pt->reason), "%s: lockdown (%s)", what, l->si.lockdown);
+	else if (err == EPERM || err == EACCES)
+		snprintf(pt->reason, sizeof(pt->reason), "%s: no privilege (%s)", what,
+			 strerror(err));
+	else
+		snprintf(pt->reason, sizeof(pt->reason), "%s failed: %s", what, strerror(err));
+}
+
+static void add_link(struct nq_live *l, struct bpf_link *link)
+{
+	if (l->nlinks < MAX_LINKS)
+		l->links[l->nlinks++] = link;
+	else
+		bpf_link__destroy(link);
+}
+
+static void teardown(struct nq_live *l)
+{
+	for (int i = 0; i < l->nlinks; i++)
+		bpf_link__destroy(l->links[i]);
+	l->nlinks = 0;
+	ring_buffer__free(l->rb);
+	l->rb = NULL;
+	nestirq_bpf__destroy(l->skel);
+	l->skel = NULL;
+	free(l->drops_seen);
+	free(l->drops_buf);
+	l->drops_seen = l->drops_buf = NULL;
+}
+
+static int setup(struct nq_live *l, char *err, size_t errlen)
+{
+	struct nq_plan *p = &l->plan;
+	struct kp kps[12];
+	bool planned[12];
+	int nk, e;
+
+	nq_sysinfo_probe(&l->si);
+	nq_plan_build(p, &l->si, l->o.tp_mode);
+
+	l->skel = nestirq_bpf__open();
+	if (!l->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		return -1;
+	}
+	l->skel->rodata->filter_tgid = l->o.tgid;
+	l->skel->rodata->wakeup_bytes = l->o.wakeup_bytes ? l->o.wakeup_bytes : NQ_WAKEUP_BYTES;
+	for (int tp = 0; tp < NQ_TP__MAX; tp++) {
+		char ferr[256];
+		struct nq_fmt f;
+
+		if (nq_tracefs_format(tp, &f, ferr, sizeof(ferr)))
+			continue;
+		switch (tp) {
+		case NQ_TP_ACCEPT:
+			memcpy((void *)&l->skel->rodata->fmt_accept, &f, sizeof(f));
+			break;
+		case NQ_TP_HW_VMEXIT:
+			memcpy((void *)&l->skel->rodata->fmt_hw_vmexit, &f, sizeof(f));
+			break;
+		case NQ_TP_INJECT:
+			memcpy((void *)&l->skel->rodata->fmt_inject, &f, sizeof(f));
+			break;
+		default:
+			memcpy((void *)&l->skel->rodata->fmt_svm_intr, &f, sizeof(f));
+			break;
+		}
+	}
+
+	/* Autoload: everything (verifier check) or what the plan attaches. */
+	nk = kprobe_list(l, kps);
+	if (!l->o.load_all) {
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, l->skel->obj)
+			bpf_program__set_autoload(prog, false);
+		for (int tp = 0; tp < NQ_TP__MAX; tp++)
+			if (p->pt[tp_point[tp]].status == NQ_PS_READY)
+				bpf_program__set_autoload(tp_prog(l->skel, tp, p->tp_mode[tp]),
+							  true);
+		for (int i = 0; i < nk; i++)
+			if (p->pt[kps[i].pt].status == NQ_PS_READY)
+				bpf_program__set_autoload(kps[i].prog, true);
+	}
+
+	e = nestirq_bpf__load(l->skel);
+	if (e) {
+		e = -e;
+		if (e == EPERM && strcmp(l->si.lockdown, "none") &&
+		    strcmp(l->si.lockdown, "unknown") && (l->si.cap_sys_admin || l->si.cap_bpf))
+			snprintf(err, errlen, "loading BPF failed: %s (lockdown: %s)", strerror(e),
+				 l->si.lockdown);
+		else if (e == EPERM)
+			snprintf(err, errlen,
+				 "loading BPF failed: %s (needs root, or CAP_BPF and CAP_PERFMON)",
+				 strerror(e));
+		else
+			snprintf(err, errlen, "loading BPF failed: %s", strerror(e));
+		return -1;
+	}
+	{
+		struct bpf_program *prog;
+
+		l->nloaded = 0;
+		bpf_object__for_each_program(prog, l->skel->obj) if (bpf_program__fd(prog) >= 0)
+			l->nloaded++;
+	}
+
+	l->ncpus = libbpf_num_possible_cpus();
+	if (l->ncpus <= 0)
+		l->ncpus = 1;
+	l->drops_seen = calloc((size_t)l->ncpus, sizeof(uint64_t));
+	l->drops_buf = calloc((size_t)l->ncpus, sizeof(uint64_t));
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), on_sample, l, NULL);
+	if (!l->drops_seen || !l->drops_buf || !l->rb) {
+		snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(errno));
+		return -1;
+	}
+	/* Drops before this (re)setup were reported with the old object. */
+
+	if (l->o.no_attach)
+		return 0;
+
+	for (int tp = 0; tp < NQ_TP__MAX; tp++) {
+		enum nq_point_id id = tp_point[tp];
+		struct bpf_program *prog;
+		struct bpf_link *link;
+
+		if (p->pt[id].status != NQ_PS_READY)
+			continue;
+		prog = tp_prog(l->skel, tp, p->tp_mode[tp]);
+		if (p->tp_mode[tp] == NQ_TPM_RAW)
+			link = bpf_program__attach_raw_tracepoint(prog, nq_tp_names[tp]);
+		else
+			link = bpf_program__attach_tracepoint(prog, "kvm", nq_tp_names[tp]);
+		if (!link) {
+			fail_point(l, id, errno, "attach");
+			continue;
+		}
+		add_link(l, link);
+		p->pt[id].status = NQ_PS_ATTACHED;
+	}
+	for (int i = 0; i < nk; i++)
+		planned[i] = p->pt[kps[i].pt].status == NQ_PS_READY;
+	for (int i = 0; i < nk; i++) {
+		LIBBPF_OPTS(bpf_kprobe_opts, ko, .retprobe = kps[i].ret);
+		struct bpf_link *link;
+
+		if (!planned[i])
+			continue;
+		link = bpf_program__attach_kprobe_opts(kps[i].prog, kps[i].sym, &ko);
+		if (!link) {
+			fail_point(l, kps[i].pt, errno, kps[i].ret ? "kretprobe" : "kprobe");
+			continue;
+		}
+		add_link(l, link);
+		if (p->pt[kps[i].pt].status == NQ_PS_READY)
+			p->pt[kps[i].pt].status = NQ_PS_ATTACHED;
+	}
+	if (p->pt[NQ_PT_VMX_STATE].status == NQ_PS_READY) {
+		bool any = p->pt[NQ_PT_CHECK_VMX].status == NQ_PS_ATTACHED ||
+			   p->pt[NQ_PT_ACK].status == NQ_PS_ATTACHED ||
+			   p->pt[NQ_PT_SVI].status == NQ_PS_ATTACHED;
+
+		p->pt[NQ_PT_VMX_STATE].status = any ? NQ_PS_ATTACHED : NQ_PS_UNAVAILABLE;
+		if (!any)
+			snprintf(p->pt[NQ_PT_VMX_STATE].reason, sizeof(p->pt[0].reason),
+				 "no kprobe attached that can read it");
+	}
+	return 0;
+}
+
+struct nq_live *nq_live_open(const struct nq_live_opts *o, char *err, size_t errlen)
+{
+	struct nq_live *l = calloc(1, sizeof(*l));
+
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	l->o = *o;
+	libbpf_quiet = o->quiet;
+	libbpf_set_print(print_fn);
+	if (setup(l, err, errlen)) {
+		teardown(l);
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+/* Turn new per-CPU drop counts into NQ_EV_LOST records. */
+static void report_drops(struct nq_live *l)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.drops), &zero, l->drops_buf))
+		return;
+	for (int cpu = 0; cpu < l->ncpus; cpu++) {
+		struct nq_event ev;
+		uint64_t d = l->drops_buf[cpu] - l->drops_seen[cpu];
+
+		if (l->drops_buf[cpu] <= l->drops_seen[cpu])
+			continue;
+		l->drops_seen[cpu] = l->drops_buf[cpu];
+		l->drops_total += d;
+		memset(&ev, 0, sizeof(ev));
+		ev.h.ts_ns = now_ns();
+		ev.h.tgid = l->o.tgid;
+		ev.h.vcpu_id = NQ_VCPU_UNKNOWN;
+		ev.h.cpu = (uint16_t)cpu;
+		ev.h.kind = NQ_EV_LOST;
+		ev.lost.count = d;
+		if (l->o.cb)
+			l->o.cb(&ev, l->o.ctx);
+	}
+}
+
+int nq_live_poll(struct nq_live *l, int timeout_ms)
+{
+	uint64_t before = l->events;
+	int r;
+
+	if (!l->rb)
+		return 0;
+	r = ring_buffer__poll(l->rb, timeout_ms);
+	if (r < 0 && r != -EINTR)
+		return r;
+	/* Drain what the batched wakeups left behind. */
+	ring_buffer__consume(l->rb);
+	report_drops(l);
+	return (int)(l->events - before);
+}
+
+int nq_live_check_modules(struct nq_live *l, char *msg, size_t msglen)
+{
+	bool intel = access("/sys/module/kvm_intel", F_OK) == 0;
+	bool amd = access("/sys/module/kvm_amd", F_OK) == 0;
+	char err[256];
+
+	if (intel == l->si.mod_kvm_intel && amd == l->si.mod_kvm_amd)
+		return 0;
+	snprintf(msg, msglen, "%s%s%s; re-planning probes",
+		 intel != l->si.mod_kvm_intel ? (intel ? "kvm_intel loaded" : "kvm_intel unloaded")
+					      : "",
+		 intel != l->si.mod_kvm_intel && amd != l->si.mod_kvm_amd ? ", " : "",
+		 amd != l->si.mod_kvm_amd ? (amd ? "kvm_amd loaded" : "kvm_amd unloaded") : "");
+	if (l->rb) {
+		ring_buffer__consume(l->rb);
+		report_drops(l);
+	}
+	teardown(l);
+	if (setup(l, err, sizeof(err))) {
+		size_t n = strlen(msg);
+
+		snprintf(msg + n, msglen - n, " (failed: %s)", err);
+		teardown(l);
+		return -1;
+	}
+	return 1;
+}
+
+void nq_live_close(struct nq_live *l)
+{
+	if (!l)
+		return;
+	if (l->rb) {
+		ring_buffer__consume(l->rb);
+		report_drops(l);
+	}
+	teardown(l);
+	free(l);
+}
+
+const struct nq_plan *nq_live_plan(const struct nq_live *l)
+{
+	return &l->plan;
+}
+
+const struct nq_sysinfo *nq_live_sysinfo(const struct nq_live *l)
+{
+	return &l->si;
+}
+
+struct nestirq_bpf *nq_live_skel(struct nq_live *l)
+{
+	return l->skel;
+}
+
+uint64_t nq_live_drops(const struct nq_live *l)
+{
+	return l->drops_total;
+}
+
+int nq_live_ncpus(const struct nq_live *l)
+{
+	return l->ncpus;
+}
+
+uint64_t nq_live_drops_cpu(const struct nq_live *l, int cpu)
+{
+	if (!l->drops_seen || cpu < 0 || cpu >= l->ncpus)
+		return 0;
+	return l->drops_seen[cpu];
+}
+
+uint64_t nq_live_events(const struct nq_live *l)
+{
+	return l->events;
+}
+
+int nq_live_nloaded(const struct nq_live *l)
+{
+	return l->nloaded;
+}

@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Live BPF tests, run as root on the target machine: every program passes
+ * the verifier, the tracepoints attach, the raw_tp accept program emits the
+ * right record under BPF_PROG_TEST_RUN, and MSIs fired at a real KVM VM
+ * arrive as exactly the accepted IRQs, in every tracepoint mode.
+ */
+#define NQ_ABI_LINUX_TYPES
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "check.h"
+#include "kvm_vm.h"
+#include "nestirq/probes.h"
+#include "../../src/live/live.h"
+#include "nestirq.skel.h"
+
+#define MAX_EVENTS 4096
+
+struct sink {
+	int n;
+	int lost;
+	uint64_t lost_count;
+	struct nq_event ev[MAX_EVENTS];
+};
+
+static void sink_cb(const struct nq_event *ev, void *ctx)
+{
+	struct sink *s = ctx;
+
+	if (ev->h.kind == NQ_EV_LOST) {
+		s->lost++;
+		s->lost_count += ev->lost.count;
+		return;
+	}
+	if (s->n < MAX_EVENTS)
+		s->ev[s->n++] = *ev;
+}
+
+static struct sink sink;
+
+static const char *need_root(void)
+{
+	if (geteuid() != 0)
+		return "not root";
+	if (access("/sys/kernel/btf/vmlinux", F_OK))
+		return "no BPF (no /sys/kernel/btf/vmlinux)";
+	return NULL;
+}
+
+static const char *need_kvm(void)
+{
+	const char *r = need_root();
+
+	if (r)
+		return r;
+	if (access("/dev/kvm", R_OK | W_OK))
+		return "no /dev/kvm";
+	return NULL;
+}
+
+static int count_programs(struct nestirq_bpf *s)
+{
+	struct bpf_program *p;
+	int n = 0;
+
+	bpf_object__for_each_program(p, s->obj) n++;
+	return n;
+}
+
+/* Every program passes the verifier here, kprobes included. */
+static void test_load_all_programs(void)
+{
+	struct nq_live_opts o = {.load_all = true, .no_attach = true};
+	char err[256];
+	struct nq_live *l;
+	const char *why = need_root();
+	int total, loaded;
+
+	if (why)
+		SKIP("%s", why);
+	l = nq_live_open(&o, err, sizeof(err));
+	if (!l)
+		printf("# %s\n", err);
+	CHECK(l != NULL);
+	total = count_programs(nq_live_skel(l));
+	loaded = nq_live_nloaded(l);
+	printf("# %d of %d programs loaded\n", loaded, total);
+	nq_live_close(l);
+	CHECK_EQ(loaded, total);
+	CHECK(total >= 22);
+}
+
+/* The tracepoints attach; each kprobe point has a named reason here. */
+static void test_attach_plan(void)
+{
+	struct nq_live_opts o = {.quiet = true};
+	const struct nq_plan *p;
+	const struct nq_sysinfo *si;
+	char err[256], plan[4096];
+	struct nq_live *l;
+	const char *why = need_root();
+	bool ok = true;
+
+	if (why)
+		SKIP("%s", why);
+	l = nq_live_open(&o, err, sizeof(err));
+	if (!l)
+		printf("# %s\n", err);
+	CHECK(l != NULL);
+	p = nq_live_plan(l);
+	si = nq_live_sysinfo(l);
+	nq_plan_format(p, plan, sizeof(plan));
+	printf("# flow %s isa %s\n# %s", si->flow, si->isa, plan);
+	for (int i = NQ_PT_ACCEPT; i <= NQ_PT_SVM_INTR; i++)
+		if (si->mod_kvm && p->pt[i].status != NQ_PS_ATTACHED &&
+		    !(i == NQ_PT_HW_VMEXIT && !si->tracefs))
+			ok = false;
+	for (int i = NQ_PT_CHECK_VMX; i <= NQ_PT_VMCS_SWITCH; i++) {
+		if (p->pt[i].status == NQ_PS_ATTACHED)
+			continue;
+		if (!p->pt[i].reason[0])
+			ok = false;
+		if (!si->kprobes && !strstr(p->pt[i].reason, "kprobes disabled"))
+			ok = false;
+	}
+	nq_live_close(l);
+	CHECK(ok);
+}
+
+/* Drive raw_tp/kvm_apic_accept_irq with synthetic args; check the record. */
+static void run_accept(struct nq_live *l, __u64 apicid, __u64 dm, __u64 tm, __u64 vec, int *rc)
+{
+	__u64 args[4] = {apicid, dm, tm, vec};
+	LIBBPF_OPTS(bpf_test_run_opts, t, .ctx_in = args, .ctx_size_in = sizeof(args));
+
+	*rc = bpf_prog_test_run_opts(bpf_program__fd(nq_live_skel(l)->progs.raw_accept), &t);
+}
+
+static void test_raw_accept_test_run(void)
+{
+	struct nq_live_opts o = {.load_all = true, .no_attach = true, .cb = sink_cb, .ctx = &sink};
+	char err[256];
+	struct nq_live *l;
+	const char *why = need_root();
+	struct nq_event *e;
+	int rc;
+
+	if (why)
+		SKIP("%s", why);
+	memset(&sink, 0, sizeof(sink));
+	l = nq_live_open(&o, err, sizeof(err));
+	CHECK(l != NULL);
+	/* upper bits of the u64 slots must not leak into the record */
+	run_accept(l, 0xdead00000003ull, 0, 0xff00000001ull, 0x1242, &rc);
+	nq_live_poll(l, 10);
+	nq_live_close(l);
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(sink.n, 1);
+	e = &sink.ev[0];
+	CHECK_EQ(e->h.kind, NQ_EV_IRQ_ACCEPT);
+	CHECK_EQ(e->h.vcpu_id, 3);
+	CHECK_EQ(e->h.tgid, getpid());
+	CHECK_EQ(e->h.tid, getpid());
+	CHECK(e->h.ts_ns > 0);
+	CHECK_EQ(e->accept.apicid, 3);
+	CHECK_EQ(e->accept.delivery_mode, 0);
+	CHECK_EQ(e->accept.trigger_mode, 1);
+	CHECK_EQ(e->accept.vector, 0x42);
+	CHECK_EQ(e->accept.pad[0] | e->accept.pad[1] | e->accept.pad[2], 0);
+	for (int i = 12; i < 40; i++)
+		CHECK_EQ(e->raw[i], 0);
+}
+
+/* The tgid filter in .rodata drops other processes' events. */
+static void test_tgid_filter(void)
+{
+	struct nq_live_opts o = {.load_all = true,
+				 .no_attach = true,
+				 .cb = sink_cb,
+				 .ctx = &sink,
+				 .tgid = (uint32_t)getpid() + 1};
+	char err[256];
+	struct nq_live *l;
+	const char *why = need_root();
+	int rc;
+
+	if (why)
+		SKIP("%s", why);
+	memset(&sink, 0, sizeof(sink));
+	l = nq_live_open(&o, err, sizeof(err));
+	CHECK(l != NULL);
+	run_accept(l, 1, 0, 0, 0x31, &rc);
+	nq_live_poll(l, 10);
+	nq_live_close(l);
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(sink.n, 0);
+}
+
+/* tracefs format parsing matches the BTF layout. */
+static void test_format_offsets(void)
+{
+	struct nq_fmt f;
+	char err[256];
+	struct nq_sysinfo si;
+	const char *why = need_root();
+
+	if (why)
+		SKIP("%s", why);
+	nq_sysinfo_probe(&si);
+	if (!si.tracefs || !si.mod_kvm)
+		SKIP("no tracefs or no kvm");
+	CHECK_EQ(nq_tracefs_format(NQ_TP_ACCEPT, &f, err, sizeof(err)), 0);
+	CHECK_EQ(f.off[NQ_FA_APICID], 8);
+	CHECK_EQ(f.size[NQ_FA_APICID], 4);
+	CHECK_EQ(f.size[NQ_FA_VEC], 1);
+	CHECK(f.size[NQ_FA_TM] == 1 || f.size[NQ_FA_TM] == 2);
+	CHECK_EQ(nq_tracefs_format(NQ_TP_INJECT, &f, err, sizeof(err)), 0);
+	CHECK(f.size[NQ_FI_EXIT_CODE] == 4 || f.size[NQ_FI_EXIT_CODE] == 8);
+	CHECK_EQ(f.size[NQ_FI_INFO1], 8);
+	CHECK_EQ(f.size[NQ_FI_INT_INFO], 4);
+	CHECK_EQ(nq_tracefs_format(NQ_TP_HW_VMEXIT, &f, err, sizeof(err)), 0);
+	CHECK_EQ(f.size[NQ_FH_REASON], 4);
+	CHECK_EQ(nq_tracefs_format(NQ_TP_SVM_INTR, &f, err, sizeof(err)), 0);
+	CHECK_EQ(f.size[NQ_FS_RIP], 8);
+}
+
+/* N MSIs at a real VM arrive as exactly N accepts with the right vector and vCPU. */
+static void msi_case(enum nq_tp_mode mode)
+{
+	struct nq_live_opts o = {.tgid = (uint32_t)getpid(),
+				 .cb = sink_cb,
+				 .ctx = &sink,
+				 .tp_mode = mode,
+				 .quiet = true};
+	const int N = 500, NV = 2;
+	char err[256];
+	struct nq_live *l;
+	struct tvm vm;
+	const char *why = need_kvm();
+	int fired = 0, n;
+
+	if (why)
+		SKIP("%s", why);
+	memset(&sink, 0, sizeof(sink));
+	if (tvm_open(&vm, NV, err, sizeof(err)))
+		SKIP("%s", err);
+	l = nq_live_open(&o, err, sizeof(err));
+	if (!l) {
+		tvm_close(&vm);
+		printf("# %s\n", err);
+	}
+	CHECK(l != NULL);
+	if (nq_live_plan(l)->pt[NQ_PT_ACCEPT].status != NQ_PS_ATTACHED) {
+		printf("# accept: %s\n", nq_live_plan(l)->pt[NQ_PT_ACCEPT].reason);
+		nq_live_close(l);
+		tvm_close(&vm);
+		CHECK(!"kvm_apic_accept_irq attached");
+	}
+	for (int i = 0; i < N; i++)
+		if (tvm_msi(&vm, tvm_seq_vcpu(i, NV), tvm_seq_vector(i)) >= 0)
+			fired++;
+	for (int t = 0; t < 100 && sink.n < N; t++)
+		nq_live_poll(l, 20);
+	n = sink.n;
+	/* nothing more may trickle in */
+	nq_live_poll(l, 50);
+	nq_live_close(l);
+	tvm_close(&vm);
+	CHECK_EQ(fired, N);
+	CHECK_EQ(sink.n, n);
+	CHECK_EQ(sink.n, N);
+	CHECK_EQ(sink.lost, 0);
+	for (int i = 0; i < N; i++) {
+		struct nq_event *e = &sink.ev[i];
+
+		CHECK_EQ(e->h.kind, NQ_EV_IRQ_ACCEPT);
+		CHECK_EQ(e->h.tgid, getpid());
+		CHECK_EQ(e->accept.vector, tvm_seq_vector(i));
+		CHECK_EQ(e->accept.apicid, tvm_seq_vcpu(i, NV));
+		CHECK_EQ(e->h.vcpu_id, tvm_seq_vcpu(i, NV));
+		CHECK_EQ(e->accept.delivery_mode, 0);
+		CHECK_EQ(e->accept.trigger_mode, 0);
+		if (i)
+			CHECK(e->h.ts_ns >= sink.ev[i - 1].h.ts_ns);
+	}
+}
+
+static void test_msi_accept_core(void)
+{
+	msi_case(NQ_TPM_CORE);
+}
+
+static void test_msi_accept_format(void)
+{
+	msi_case(NQ_TPM_FORMAT);
+}
+
+static void test_msi_accept_raw(void)
+{
+	msi_case(NQ_TPM_RAW);
+}
+
+static void test_qemu_name(void)
+{
+	static const char a[] = "qemu-system-x86_64\0-m\0512\0-name\0guest=vm1,debug-threads=on\0";
+	static const char b[] = "qemu\0-name\0plain\0-smp\0002\0";
+	static const char c[] = "qemu\0-name\0process=x,guest=g2\0";
+	static const char d[] = "qemu\0-smp\0002\0";
+	char out[64];
+
+	CHECK_EQ(nq_qemu_name(a, sizeof(a) - 1, out, sizeof(out)), 0);
+	CHECK(!strcmp(out, "vm1"));
+	CHECK_EQ(nq_qemu_name(b, sizeof(b) - 1, out, sizeof(out)), 0);
+	CHECK(!strcmp(out, "plain"));
+	CHECK_EQ(nq_qemu_name(c, sizeof(c) - 1, out, sizeof(out)), 0);
+	CHECK(!strcmp(out, "g2"));
+	CHECK(nq_qemu_name(d, sizeof(d) - 1, out, sizeof(out)) != 0);
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	RUN(test_qemu_name);
+	RUN(test_load_all_programs);
+	RUN(test_attach_plan);
+	RUN(test_raw_accept_test_run);
+	RUN(test_tgid_filter);
+	RUN(test_format_offsets);
+	RUN(test_msi_accept_core);
+	RUN(test_msi_accept_format);
+	RUN(test_msi_accept_raw);
+	TEST_EXIT();
+}
