@@ -30,6 +30,7 @@ struct nq_sysinfo {
 	bool btf_vmlinux;
 	bool btf_kvm, btf_kvm_intel, btf_kvm_amd;	       /* module BTF in /sys/kernel/btf */
 	bool mod_kvm, mod_kvm_intel, mod_kvm_amd, mod_kvm_pvm; /* /sys/module/<m> */
+	bool kvm_builtin; /* kvm is part of vmlinux (no initstate) */
 	bool dev_kvm;
 	/* flow detection inputs */
 	bool has_apic_ack;	    /* kvm_apic_ack_interrupt in kallsyms */
@@ -161,6 +162,8 @@ uint64_t nq_live_drops_cpu(const struct nq_live *l, int cpu);
 uint64_t nq_live_events(const struct nq_live *l);
 /* Number of programs loaded (all of them pass the verifier). */
 int nq_live_nloaded(const struct nq_live *l);
+/* Number of programs in the BPF object. */
+int nq_live_nprograms(const struct nq_live *l);
 
 /* ---- VM labels ---- */
 /* "pid 1234 (name)" from /proc/PID/cmdline's QEMU -name, or "pid 1234 (comm)". */

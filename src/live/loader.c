@@ -409,10 +409,7 @@ void nq_live_close(struct nq_live *l)
 {
 	if (!l)
 		return;
-	if (l->rb) {
-		ring_buffer__consume(l->rb);
-		report_drops(l);
-	}
+	/* Callers drain with nq_live_poll(l, 0) first: no callbacks from here. */
 	teardown(l);
 	free(l);
 }
@@ -457,4 +454,15 @@ uint64_t nq_live_events(const struct nq_live *l)
 int nq_live_nloaded(const struct nq_live *l)
 {
 	return l->nloaded;
+}
+
+int nq_live_nprograms(const struct nq_live *l)
+{
+	struct bpf_program *prog;
+	int n = 0;
+
+	if (!l->skel)
+		return 0;
+	bpf_object__for_each_program(prog, l->skel->obj) n++;
+	return n;
 }

@@ -307,6 +307,7 @@ void nq_sysinfo_probe(struct nq_sysinfo *si)
 		      path_exists("/sys/kernel/tracing/kprobe_events") ||
 		      path_exists("/sys/kernel/debug/tracing/kprobe_events");
 	si->mod_kvm = path_exists("/sys/module/kvm");
+	si->kvm_builtin = si->mod_kvm && !path_exists("/sys/module/kvm/initstate");
 	si->mod_kvm_intel = path_exists("/sys/module/kvm_intel");
 	si->mod_kvm_amd = path_exists("/sys/module/kvm_amd");
 	si->mod_kvm_pvm = path_exists("/sys/module/kvm_pvm");

@@ -120,7 +120,9 @@ static void test_attach_plan(void)
 	p = nq_live_plan(l);
 	si = nq_live_sysinfo(l);
 	nq_plan_format(p, plan, sizeof(plan));
-	printf("# flow %s isa %s\n# %s", si->flow, si->isa, plan);
+	printf("# flow %s isa %s\n", si->flow, si->isa);
+	for (char *line = strtok(plan, "\n"); line; line = strtok(NULL, "\n"))
+		printf("#   %s\n", line);
 	for (int i = NQ_PT_ACCEPT; i <= NQ_PT_SVM_INTR; i++)
 		if (si->mod_kvm && p->pt[i].status != NQ_PS_ATTACHED &&
 		    !(i == NQ_PT_HW_VMEXIT && !si->tracefs))

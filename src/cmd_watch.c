@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * nestirq watch: trace the live hypervisor, feed the invariant engine and
+ * stream violations as they are proven.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cmd_live.h"
+#include "live/live.h"
+#include "nestirq/engine.h"
+#include "nestirq/report.h"
+
+#define MAX_VMS 256
+
+struct watch {
+	bool json;
+	uint32_t tgid;
+	long long vcpu; /* -1: every vCPU */
+	long long duration_ms, interval_ms;
+	struct nq_engine *engine;
+	uint64_t violations; /* reported (after the vCPU filter) */
+	uint64_t last_by_kind[NQ_EV__MAX];
+	uint64_t last_events, last_ms;
+	uint32_t vms[MAX_VMS];
+	char labels[MAX_VMS][96];
+	int nvms;
+	struct nq_live *live;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: nestirq watch [-p PID] [--vcpu N] [--duration T] [--interval T] [--json]\n"
+		"\n"
+		"Trace the live hypervisor and report invariant violations as they happen.\n"
+		"VMs are labelled by process id and QEMU -name.\n"
+		"\n"
+		"  -p, --pid PID     only this hypervisor process\n"
+		"      --vcpu N      only this vCPU\n"
+		"  -d, --duration T  stop after T (10, 10s, 500ms, 2m); default: until Ctrl-C\n"
+		"  -i, --interval T  one summary line every T (default 5s; 0 disables)\n"
+		"      --json        JSON lines: vm, violation, interval and summary objects\n"
+		"\n"
+		"exit: 0 no violation, 1 violations, 2 usage or setup error,\n"
+		"      4 this host cannot load the BPF programs\n");
+}
+
+static const char *label_of(struct watch *w, uint32_t tgid)
+{
+	for (int i = 0; i < w->nvms; i++)
+		if (w->vms[i] == tgid)
+			return w->labels[i];
+	return NULL;
+}
+
+static void learn_vm(struct watch *w, uint32_t tgid)
+{
+	char *lab;
+
+	if (!tgid || label_of(w, tgid) || w->nvms >= MAX_VMS)
+		return;
+	w->vms[w->nvms] = tgid;
+	lab = w->labels[w->nvms++];
+	nq_vm_label(tgid, lab, sizeof(w->labels[0]));
+	if (w->json) {
+		printf("{\"type\":\"vm\",\"pid\":%u,\"label\":", tgid);
+		nq_cli_json_str(stdout, lab);
+		printf("}\n");
+	} else {
+		printf("vm: %s\n", lab);
+	}
+	fflush(stdout);
+}
+
+static void on_violation(const struct nq_violation *v, void *ctx)
+{
+	struct watch *w = ctx;
+	const char *lab;
+
+	if (w->vcpu >= 0 && v->vcpu_id != (uint32_t)w->vcpu)
+		return;
+	w->violations++;
+	lab = label_of(w, v->tgid);
+	if (!w->json)
+		printf("[%s] ", lab ? lab : "vm ?");
+	nq_report_violation(stdout, v, w->json);
+	fflush(stdout);
+}
+
+static void on_event(const struct nq_event *ev, void *ctx)
+{
+	struct watch *w = ctx;
+
+	if (w->vcpu >= 0 && ev->h.kind != NQ_EV_LOST && ev->h.vcpu_id != NQ_VCPU_UNKNOWN &&
+	    ev->h.vcpu_id != (uint32_t)w->vcpu)
+		return;
+	if (ev->h.kind != NQ_EV_LOST)
+		learn_vm(w, ev->h.tgid);
+	nq_engine_feed(w->engine, ev);
+}
+
+static void tick(void *ctx, uint64_t elapsed_ms)
+{
+	struct watch *w = ctx;
+	const struct nq_stats *s = nq_engine_stats(w->engine);
+	double dt = (double)(elapsed_ms - w->last_ms) / 1000.0;
+	bool first = true;
+
+	if (dt <= 0)
+		dt = 1;
+	if (w->json) {
+		printf("{\"type\":\"interval\",\"t_ms\":%" PRIu64 ",\"events\":%" PRIu64
+		       ",\"events_per_s\":%.1f,\"by_kind_per_s\":{",
+		       elapsed_ms, s->events, (double)(s->events - w->last_events) / dt);
+		for (int k = 1; k < NQ_EV__MAX; k++) {
+			uint64_t d = s->by_kind[k] - w->last_by_kind[k];
+
+			if (!d)
+				continue;
+			printf("%s\"%s\":%.1f", first ? "" : ",", nq_kind_name(k), (double)d / dt);
+			first = false;
+		}
+		printf("},\"pairs\":%" PRIu64 ",\"violations\":%" PRIu64 ",\"drops\":%" PRIu64
+		       "}\n",
+		       s->pairs, w->violations, nq_live_drops(w->live));
+	} else {
+		printf("[%7.1fs] %.1f events/s (", (double)elapsed_ms / 1000.0,
+		       (double)(s->events - w->last_events) / dt);
+		for (int k = 1; k < NQ_EV__MAX; k++) {
+			uint64_t d = s->by_kind[k] - w->last_by_kind[k];
+
+			if (!d)
+				continue;
+			printf("%s%s %.1f", first ? "" : ", ", nq_kind_name(k), (double)d / dt);
+			first = false;
+		}
+		printf("%s), pairs %" PRIu64 ", violations %" PRIu64 ", drops %" PRIu64 "\n",
+		       first ? "none" : "", s->pairs, w->violations, nq_live_drops(w->live));
+	}
+	fflush(stdout);
+	memcpy(w->last_by_kind, s->by_kind, sizeof(w->last_by_kind));
+	w->last_events = s->events;
+	w->last_ms = elapsed_ms;
+}
+
+static void print_drops(const char *cmd, struct nq_live *l)
+{
+	if (!nq_live_drops(l))
+		return;
+	fprintf(stderr, "nestirq %s: %" PRIu64 " records dropped (ring buffer full):", cmd,
+		nq_live_drops(l));
+	for (int c = 0; c < nq_live_ncpus(l); c++)
+		if (nq_live_drops_cpu(l, c))
+			fprintf(stderr, " cpu%d %" PRIu64, c, nq_live_drops_cpu(l, c));
+	fprintf(stderr, "\n");
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	static const struct option long_opts[] = {
+		{"pid", required_argument, NULL, 'p'},
+		{"vcpu", required_argument, NULL, 'v'},
+		{"duration", required_argument, NULL, 'd'},
+		{"interval", required_argument, NULL, 'i'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct watch w;
+	struct nq_engine_config cfg = {0};
+	struct nq_live_opts o = {0};
+	char err[256], *end;
+	int c, rc;
+
+	memset(&w, 0, sizeof(w));
+	w.vcpu = -1;
+	w.interval_ms = 5000;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:d:i:h", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (nq_cli_parse_pid("watch", optarg, &w.tgid))
+				return NQ_EXIT_USAGE;
+			break;
+		case 'v':
+			w.vcpu = strtoll(optarg, &end, 10);
+			if (!*optarg || *end || w.vcpu < 0 || w.vcpu >= 0xffffffffll) {
+				fprintf(stderr, "nestirq watch: --vcpu wants a vCPU id, got '%s'\n",
+					optarg);
+				return NQ_EXIT_USAGE;
+			}
+			break;
+		case 'd':
+			if (nq_cli_parse_duration("watch", "--duration", optarg, &w.duration_ms))
+				return NQ_EXIT_USAGE;
+			break;
+		case 'i':
+			if (!strcmp(optarg, "0")) {
+				w.interval_ms = 0;
+				break;
+			}
+			if (nq_cli_parse_duration("watch", "--interval", optarg, &w.interval_ms))
+				return NQ_EXIT_USAGE;
+			break;
+		case 'j':
+			w.json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return NQ_EXIT_OK;
+		default:
+			nq_cli_bad_option("watch", argv, c, optopt);
+			return NQ_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "nestirq watch: unexpected argument '%s' (try --help)\n",
+			argv[optind]);
+		return NQ_EXIT_USAGE;
+	}
+
+	cfg.on_violation = on_violation;
+	cfg.ctx = &w;
+	w.engine = nq_engine_new(&cfg);
+	if (!w.engine) {
+		fprintf(stderr, "nestirq watch: out of memory\n");
+		return NQ_EXIT_USAGE;
+	}
+	nq_live_install_signals();
+	o.tgid = w.tgid;
+	o.cb = on_event;
+	o.ctx = &w;
+	o.quiet = true;
+	w.live = nq_live_open(&o, err, sizeof(err));
+	if (!w.live) {
+		fprintf(stderr, "nestirq watch: %s\n", err);
+		nq_engine_free(w.engine);
+		return NQ_EXIT_UNSUPPORTED;
+	}
+	nq_cli_print_attached("watch", w.live);
+	if (w.tgid)
+		learn_vm(&w, w.tgid);
+
+	rc = nq_cli_live_loop("watch", w.live, w.duration_ms, w.interval_ms, tick, &w);
+	nq_live_poll(w.live, 0);
+	nq_engine_finish(w.engine);
+	nq_report_summary(stdout, nq_engine_stats(w.engine), w.json);
+	fflush(stdout);
+	print_drops("watch", w.live);
+	nq_live_close(w.live);
+	nq_engine_free(w.engine);
+	if (rc)
+		return NQ_EXIT_USAGE;
+	return w.violations ? NQ_EXIT_VIOLATION : NQ_EXIT_OK;
+}
