@@ -21,6 +21,8 @@ static const struct command commands[] = {
 	{"record", cmd_record, "trace the live hypervisor into a trace file"},
 	{"replay", cmd_replay, "analyse a recorded trace (binary or JSON lines)"},
 	{"convert", cmd_convert, "convert a trace between JSON lines and binary"},
+	{"serve", cmd_serve, "export live metrics for Prometheus (/metrics, /healthz)"},
+	{"check", cmd_check, "CI gate: check invariants for a duration or a workload (TAP, JUnit)"},
 };
 
 static void usage(FILE *out)

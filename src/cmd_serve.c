@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * nestirq serve: a long-running exporter.  The main thread polls the ring
+ * buffer and feeds the engine; after each pass it publishes a snapshot
+ * under a short lock.  libmicrohttpd answers /metrics and /healthz from
+ * that snapshot in its own thread.  SIGHUP reopens the log file,
+ * SIGINT/SIGTERM stop the HTTP server, detach every probe and exit 0.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cmd_live.h"
+#include "live/live.h"
+#include "nestirq/engine.h"
+#include "nestirq/netaddr.h"
+#include "serve.h"
+
+#ifndef NESTIRQ_VERSION
+#define NESTIRQ_VERSION "0.1.0"
+#endif
+
+/*
+ * 9747: in the 9100-9999 exporter range of Prometheus' "default port
+ * allocations" wiki page, not listed there as far as we know (see
+ * docs/production.md); --listen overrides it.
+ */
+#define DEFAULT_LISTEN "127.0.0.1:9747"
+
+#define SNAP_EVERY_MS	      100  /* publish at most this often under load */
+#define SLOW_EVERY_MS	      1000 /* module re-plan check, BPF program stats */
+#define VIOLATION_LOG_PER_MIN 60
+
+struct serve {
+	struct nq_serve_shared *sh;
+	struct nq_engine *engine;
+	struct nq_live *live;
+	struct nq_vm_table vms;
+	int stats_fd;
+	uint64_t minute_start, logged_this_minute, unlogged;
+	struct nq_metrics_snap *next; /* built here, copied under the lock */
+};
+
+static volatile sig_atomic_t reopen_log;
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	reopen_log = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: nestirq serve [--listen ADDR:PORT] [--allow-remote] [--log FILE]\n"
+		"                     [--enable-bpf-stats] [-p PID]\n"
+		"\n"
+		"Trace the live hypervisor as a daemon and export Prometheus metrics.\n"
+		"\n"
+		"  -l, --listen ADDR:PORT  where to serve /metrics and /healthz\n"
+		"                          (default %s; [::1]:PORT for IPv6)\n"
+		"      --allow-remote      permit a non-loopback listen address\n"
+		"      --log FILE          log to FILE (reopened on SIGHUP) instead of stderr\n"
+		"      --enable-bpf-stats  count BPF run time while running (restored on exit)\n"
+		"  -p, --pid PID           only this hypervisor process\n"
+		"\n"
+		"exit: 0 stopped by SIGINT/SIGTERM, 2 usage or setup error,\n"
+		"      4 this host cannot load the BPF programs\n",
+		DEFAULT_LISTEN);
+}
+
+static uint64_t now_ms(void)
+{
+	return nq_cli_now_ms();
+}
+
+static void on_violation(const struct nq_violation *v, void *ctx)
+{
+	struct serve *s = ctx;
+	struct nq_vm_slot *slot = nq_vm_table_count(&s->vms, v->tgid, v->kind);
+	uint64_t now = now_ms();
+
+	if (slot)
+		nq_vm_label(v->tgid, slot->label, sizeof(slot->label));
+	/* Violations are counted always, logged at a bounded rate. */
+	if (now - s->minute_start >= 60000) {
+		if (s->unlogged)
+			nq_log(LOG_WARNING,
+			       "%" PRIu64 " more violations in the last minute (not logged)",
+			       s->unlogged);
+		s->minute_start = now;
+		s->logged_this_minute = s->unlogged = 0;
+	}
+	if (s->logged_this_minute++ < VIOLATION_LOG_PER_MIN)
+		nq_log(LOG_WARNING, "violation %s (%s) pid=%" PRIu32 " vcpu=%" PRIu32 ": %s",
+		       nq_violation_name(v->kind), nq_violation_invariant(v->kind), v->tgid,
+		       v->vcpu_id, v->message);
+	else
+		s->unlogged++;
+}
+
+static void on_event(const struct nq_event *ev, void *ctx)
+{
+	struct serve *s = ctx;
+
+	nq_engine_feed(s->engine, ev);
+}
+
+static void static_info(struct serve *s, struct nq_metrics_snap *m)
+{
+	const struct nq_sysinfo *si = nq_live_sysinfo(s->live);
+	struct timespec ts;
+
+	snprintf(m->version, sizeof(m->version), "%s", NESTIRQ_VERSION);
+	snprintf(m->kernel, sizeof(m->kernel), "%s", si->release);
+	snprintf(m->flow, sizeof(m->flow), "%s", si->flow);
+	snprintf(m->isa, sizeof(m->isa), "%s", si->isa);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	m->start_time = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	m->live = true;
+}
+
+/* The plan can change (module load); refresh the probe and program tables. */
+static void slow_info(struct serve *s, struct nq_metrics_snap *m)
+{
+	const struct nq_plan *p = nq_live_plan(s->live);
+
+	m->nprobes = 0;
+	for (int i = 0; i < NQ_PT__MAX && i < NQ_METRICS_MAX_PROBES; i++) {
+		snprintf(m->probe[i].name, sizeof(m->probe[i].name), "%s", nq_point_names[i]);
+		m->probe[i].attached = p->pt[i].status == NQ_PS_ATTACHED;
+		m->nprobes++;
+	}
+	m->bpf_stats_enabled = s->stats_fd >= 0 ? 1 : nq_bpf_stats_sysctl();
+	nq_bpf_prog_stats(nq_live_skel(s->live), m);
+}
+
+static void publish(struct serve *s)
+{
+	struct nq_metrics_snap *m = s->next;
+	int ncpus = nq_live_ncpus(s->live);
+
+	memcpy(&m->stats, nq_engine_stats(s->engine), sizeof(m->stats));
+	memcpy(&m->vms, &s->vms, sizeof(m->vms));
+	m->drops_total = nq_live_drops(s->live);
+	m->ncpus = ncpus > 0 ? (unsigned int)ncpus : 0;
+	m->drops_cpu_other = 0;
+	for (int c = 0; c < ncpus; c++) {
+		if (c < NQ_METRICS_MAX_CPUS)
+			m->drops_cpu[c] = nq_live_drops_cpu(s->live, c);
+		else
+			m->drops_cpu_other += nq_live_drops_cpu(s->live, c);
+	}
+	pthread_mutex_lock(&s->sh->lock);
+	memcpy(&s->sh->snap, m, sizeof(*m));
+	s->sh->heartbeat_ms = now_ms();
+	pthread_mutex_unlock(&s->sh->lock);
+}
+
+static void log_plan(struct nq_live *l)
+{
+	const struct nq_plan *p = nq_live_plan(l);
+	char on[256] = "", off[512] = "";
+	size_t a = 0, b = 0;
+
+	for (int i = 0; i < NQ_PT__MAX; i++) {
+		if (p->pt[i].status == NQ_PS_ATTACHED)
+			a += (size_t)snprintf(on + a, a < sizeof(on) ? sizeof(on) - a : 0, "%s%s",
+					      a ? ", " : "", nq_point_names[i]);
+		else
+			b += (size_t)snprintf(off + b, b < sizeof(off) ? sizeof(off) - b : 0,
+					      "%s%s", b ? ", " : "", nq_point_names[i]);
+	}
+	nq_log(LOG_INFO, "attached: %s", a ? on : "nothing");
+	if (b)
+		nq_log(LOG_INFO, "unavailable: %s (see nestirq doctor)", off);
+}
+
+/* The event loop; returns an exit code. */
+static int run(struct serve *s)
+{
+	uint64_t last_snap = 0, last_slow = 0;
+	int rc = NQ_EXIT_OK;
+
+	while (!nq_live_stop) {
+		int r = nq_live_poll(s->live, 100);
+		uint64_t now = now_ms();
+
+		if (r < 0 && r != -EINTR) {
+			nq_log(LOG_ERR, "reading the ring buffer: %s", strerror(-r));
+			rc = NQ_EXIT_USAGE;
+			break;
+		}
+		if (reopen_log) {
+			reopen_log = 0;
+			if (nq_log_reopen())
+				nq_log(LOG_ERR, "SIGHUP: cannot reopen the log file: %s",
+				       strerror(errno));
+			else
+				nq_log(LOG_INFO, "SIGHUP: log file reopened");
+		}
+		if (now - last_slow >= SLOW_EVERY_MS) {
+			char msg[256];
+			int m = nq_live_check_modules(s->live, msg, sizeof(msg));
+
+			if (m) {
+				nq_log(m < 0 ? LOG_ERR : LOG_INFO, "%s", msg);
+				log_plan(s->live);
+			}
+			slow_info(s, s->next);
+			last_slow = now;
+		}
+		if (now - last_snap >= SNAP_EVERY_MS) {
+			publish(s);
+			last_snap = now;
+		}
+	}
+	nq_live_poll(s->live, 0);
+	return rc;
+}
+
+struct serve_opts {
+	const char *listen, *log;
+	bool allow_remote, enable_stats;
+	uint32_t tgid;
+};
+
+static int parse(int argc, char **argv, struct serve_opts *o)
+{
+	static const struct option long_opts[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"allow-remote", no_argument, NULL, 'R'},
+		{"log", required_argument, NULL, 'L'},
+		{"enable-bpf-stats", no_argument, NULL, 'S'},
+		{"pid", required_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->listen = DEFAULT_LISTEN;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":l:p:h", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			o->listen = optarg;
+			break;
+		case 'R':
+			o->allow_remote = true;
+			break;
+		case 'L':
+			o->log = optarg;
+			break;
+		case 'S':
+			o->enable_stats = true;
+			break;
+		case 'p':
+			if (nq_cli_parse_pid("serve", optarg, &o->tgid))
+				return NQ_EXIT_USAGE;
+			break;
+		case 'h':
+			usage(stdout);
+			return NQ_EXIT_OK;
+		default:
+			nq_cli_bad_option("serve", argv, c, optopt);
+			return NQ_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "nestirq serve: unexpected argument '%s' (try --help)\n",
+			argv[optind]);
+		return NQ_EXIT_USAGE;
+	}
+	return -1;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct serve_opts o;
+	struct serve s;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct nq_engine_config cfg = {0};
+	struct nq_live_opts lo = {0};
+	struct nq_http *http;
+	sigset_t block, old;
+	char err[256], addr[80];
+	int rc;
+
+	rc = parse(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	if (nq_parse_listen(o.listen, &ss, &sslen, err, sizeof(err))) {
+		fprintf(stderr, "nestirq serve: --listen %s\n", err);
+		return NQ_EXIT_USAGE;
+	}
+	nq_addr_format((struct sockaddr *)&ss, addr, sizeof(addr));
+	if (!nq_addr_is_loopback((struct sockaddr *)&ss) && !o.allow_remote) {
+		fprintf(stderr,
+			"nestirq serve: --listen %s is not a loopback address; add --allow-remote "
+			"to expose the metrics beyond this host\n",
+			addr);
+		return NQ_EXIT_USAGE;
+	}
+	if (nq_log_open(o.log, err, sizeof(err))) {
+		fprintf(stderr, "nestirq serve: --log %s\n", err);
+		return NQ_EXIT_USAGE;
+	}
+
+	memset(&s, 0, sizeof(s));
+	s.stats_fd = -1;
+	s.sh = calloc(1, sizeof(*s.sh));
+	s.next = calloc(1, sizeof(*s.next));
+	if (s.sh)
+		pthread_mutex_init(&s.sh->lock, NULL);
+	cfg.on_violation = on_violation;
+	cfg.ctx = &s;
+	s.engine = s.sh && s.next ? nq_engine_new(&cfg) : NULL;
+	if (!s.engine) {
+		nq_log(LOG_ERR, "out of memory");
+		rc = NQ_EXIT_USAGE;
+		goto out;
+	}
+	if (o.enable_stats) {
+		s.stats_fd = nq_bpf_stats_enable(err, sizeof(err));
+		if (s.stats_fd < 0) {
+			nq_log(LOG_ERR, "--enable-bpf-stats: %s", err);
+			rc = NQ_EXIT_USAGE;
+			goto out;
+		}
+	}
+
+	lo.tgid = o.tgid;
+	lo.cb = on_event;
+	lo.ctx = &s;
+	lo.quiet = true;
+	s.live = nq_live_open(&lo, err, sizeof(err));
+	if (!s.live) {
+		nq_log(LOG_ERR, "%s", err);
+		rc = NQ_EXIT_UNSUPPORTED;
+		goto out;
+	}
+	static_info(&s, s.next);
+	slow_info(&s, s.next);
+	publish(&s);
+	log_plan(s.live);
+	if (s.next->bpf_stats_enabled != 1)
+		nq_log(LOG_INFO, "kernel.bpf_stats_enabled is off: BPF run time stays 0 "
+				 "(--enable-bpf-stats turns it on while serving)");
+
+	/* MHD's thread inherits this mask: signals go to the event loop only. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	http = nq_http_start((struct sockaddr *)&ss, s.sh, err, sizeof(err));
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_hup;
+		sigaction(SIGHUP, &sa, NULL);
+		nq_live_install_signals();
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!http) {
+		nq_log(LOG_ERR, "--listen %s: %s", addr, err);
+		rc = NQ_EXIT_USAGE;
+		goto out;
+	}
+	nq_log(LOG_INFO, "serving http://%s/metrics and /healthz", addr);
+
+	rc = run(&s);
+
+	nq_http_stop(http);
+	nq_engine_finish(s.engine);
+	{
+		const struct nq_stats *st = nq_engine_stats(s.engine);
+
+		nq_log(LOG_INFO,
+		       "stopping: %" PRIu64 " events, %" PRIu64 " pairs, %" PRIu64
+		       " violations, %" PRIu64 " ring-buffer drops; probes detached",
+		       st->events, st->pairs, st->violations, nq_live_drops(s.live));
+	}
+out:
+	nq_live_close(s.live); /* detaches every probe */
+	if (s.stats_fd >= 0)
+		close(s.stats_fd); /* the kernel restores bpf_stats_enabled */
+	nq_engine_free(s.engine);
+	if (s.sh)
+		pthread_mutex_destroy(&s.sh->lock);
+	free(s.sh);
+	free(s.next);
+	nq_log_close();
+	return rc;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * `nestirq serve`: the pieces shared by the daemon's files.  The event
+ * thread owns the engine and the BPF side; the HTTP thread only ever reads
+ * the snapshot, copied under `lock`, so a slow or hostile client can never
+ * stall the ring buffer.
+ */
+#ifndef NESTIRQ_SERVE_H
+#define NESTIRQ_SERVE_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <syslog.h>
+
+#include "nestirq/metrics.h"
+
+struct nq_serve_shared {
+	pthread_mutex_t lock;
+	struct nq_metrics_snap snap; /* under lock */
+	uint64_t heartbeat_ms;	     /* under lock: last event-loop pass, CLOCK_MONOTONIC */
+};
+
+/* ---- HTTP (serve_http.c), libmicrohttpd in its own thread ---- */
+struct nq_http;
+struct nq_http *nq_http_start(const struct sockaddr *sa, struct nq_serve_shared *sh, char *err,
+			      size_t errlen);
+void nq_http_stop(struct nq_http *h);
+/* A stalled event loop makes /healthz answer 503 after this long. */
+#define NQ_HEALTH_STALE_MS 10000
+
+/* ---- log (serve_log.c): stderr (journald-aware) or a file reopened on SIGHUP ---- */
+int nq_log_open(const char *path, char *err, size_t errlen);
+int nq_log_reopen(void);
+void nq_log_close(void);
+void nq_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void nq_vlog(int prio, const char *fmt, va_list ap);
+
+/* ---- BPF program statistics (bpf_stats.c) ---- */
+struct nestirq_bpf;
+/* kernel.bpf_stats_enabled: 1, 0, or -1 if unreadable. */
+int nq_bpf_stats_sysctl(void);
+/*
+ * Turns run-time statistics on for as long as the returned fd is open
+ * (BPF_ENABLE_STATS: the kernel restores the previous state when the fd is
+ * closed, even if we crash).  -1 with err set on failure.
+ */
+int nq_bpf_stats_enable(char *err, size_t errlen);
+/* run_time_ns/run_cnt of every loaded program of the skeleton into s->prog. */
+void nq_bpf_prog_stats(struct nestirq_bpf *skel, struct nq_metrics_snap *s);
+
+#endif /* NESTIRQ_SERVE_H */
