@@ -20,6 +20,15 @@
  */
 #define NQ_FMT_SLOTS 8
 
+/* The tracepoints with a format-offset program (same order as enum nq_tp). */
+enum nq_fmt_tp {
+	NQ_FMT_ACCEPT = 0,
+	NQ_FMT_HW_VMEXIT,
+	NQ_FMT_INJECT,
+	NQ_FMT_SVM_INTR,
+	NQ_FMT_TPS,
+};
+
 enum nq_fmt_accept_slot {
 	NQ_FA_APICID = 0,
 	NQ_FA_DM,
@@ -56,9 +65,15 @@ struct nq_fmt {
 	__u8 size[NQ_FMT_SLOTS]; /* 0: absent; 1, 2, 4 or 8 */
 };
 
-/* Default ring buffer size and the wakeup threshold (bytes of unread data). */
+/* Default ring buffer size; each CPU wakes the reader every N records (2^k). */
 #define NQ_RINGBUF_BYTES (8u << 20)
-#define NQ_WAKEUP_BYTES	 (64u << 10)
+#define NQ_WAKEUP_EVENTS 1024u
+
+/* The per-CPU counters map value. */
+struct nq_pcpu {
+	__u64 drops;	/* records that did not fit in the ring buffer */
+	__u64 produced; /* records submitted (drives the batched wakeups) */
+};
 
 /* Entries of the per-thread state map (LRU). */
 #define NQ_TID_ENTRIES 16384

@@ -136,7 +136,7 @@ struct nq_live_opts {
 	bool load_all;		 /* load every program (verifier check), attach per plan */
 	bool no_attach;		 /* load only (doctor --no-attach, tests) */
 	enum nq_tp_mode tp_mode; /* NQ_TPM_AUTO unless a test forces one */
-	uint32_t wakeup_bytes;	 /* 0: NQ_WAKEUP_BYTES */
+	uint32_t wakeup_events;	 /* records per CPU per wakeup; 0: NQ_WAKEUP_EVENTS */
 	bool quiet;		 /* no libbpf warnings on stderr */
 };
 

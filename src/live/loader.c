@@ -35,6 +35,7 @@ struct nq_live {
 	int ncpus;
 	uint64_t *drops_seen; /* per CPU, as last reported */
 	uint64_t *drops_buf;
+	struct nq_pcpu *pcpu_buf;
 	uint64_t drops_total;
 	uint64_t events;
 };
@@ -170,7 +171,9 @@ static void teardown(struct nq_live *l)
 	l->skel = NULL;
 	free(l->drops_seen);
 	free(l->drops_buf);
+	free(l->pcpu_buf);
 	l->drops_seen = l->drops_buf = NULL;
+	l->pcpu_buf = NULL;
 }
 
 static int setup(struct nq_live *l, char *err, size_t errlen)
@@ -181,6 +184,17 @@ static int setup(struct nq_live *l, char *err, size_t errlen)
 	int nk, e;
 
 	nq_sysinfo_probe(&l->si);
+	if (l->o.tp_mode == NQ_TPM_AUTO) {
+		/* Debug/benchmark override: NESTIRQ_TP_MODE=core|format|raw. */
+		const char *m = getenv("NESTIRQ_TP_MODE");
+
+		if (m && !strcmp(m, "core"))
+			l->o.tp_mode = NQ_TPM_CORE;
+		else if (m && !strcmp(m, "format"))
+			l->o.tp_mode = NQ_TPM_FORMAT;
+		else if (m && !strcmp(m, "raw"))
+			l->o.tp_mode = NQ_TPM_RAW;
+	}
 	nq_plan_build(p, &l->si, l->o.tp_mode);
 
 	l->skel = nestirq_bpf__open();
@@ -189,27 +203,22 @@ static int setup(struct nq_live *l, char *err, size_t errlen)
 		return -1;
 	}
 	l->skel->rodata->filter_tgid = l->o.tgid;
-	l->skel->rodata->wakeup_bytes = l->o.wakeup_bytes ? l->o.wakeup_bytes : NQ_WAKEUP_BYTES;
+	{
+		/* A power of two, at most an eighth of the ring's records. */
+		uint64_t w = l->o.wakeup_events ? l->o.wakeup_events : NQ_WAKEUP_EVENTS, p2 = 1;
+
+		while (p2 < w && p2 < NQ_RINGBUF_BYTES / 72 / 8)
+			p2 <<= 1;
+		l->skel->rodata->wakeup_every = p2;
+	}
 	for (int tp = 0; tp < NQ_TP__MAX; tp++) {
 		char ferr[256];
 		struct nq_fmt f;
 
 		if (nq_tracefs_format(tp, &f, ferr, sizeof(ferr)))
 			continue;
-		switch (tp) {
-		case NQ_TP_ACCEPT:
-			memcpy((void *)&l->skel->rodata->fmt_accept, &f, sizeof(f));
-			break;
-		case NQ_TP_HW_VMEXIT:
-			memcpy((void *)&l->skel->rodata->fmt_hw_vmexit, &f, sizeof(f));
-			break;
-		case NQ_TP_INJECT:
-			memcpy((void *)&l->skel->rodata->fmt_inject, &f, sizeof(f));
-			break;
-		default:
-			memcpy((void *)&l->skel->rodata->fmt_svm_intr, &f, sizeof(f));
-			break;
-		}
+		memcpy((void *)l->skel->rodata->fmt_off[tp], f.off, sizeof(f.off));
+		memcpy((void *)l->skel->rodata->fmt_size[tp], f.size, sizeof(f.size));
 	}
 
 	/* Autoload: everything (verifier check) or what the plan attaches. */
@@ -256,8 +265,9 @@ static int setup(struct nq_live *l, char *err, size_t errlen)
 		l->ncpus = 1;
 	l->drops_seen = calloc((size_t)l->ncpus, sizeof(uint64_t));
 	l->drops_buf = calloc((size_t)l->ncpus, sizeof(uint64_t));
+	l->pcpu_buf = calloc((size_t)l->ncpus, sizeof(struct nq_pcpu));
 	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), on_sample, l, NULL);
-	if (!l->drops_seen || !l->drops_buf || !l->rb) {
+	if (!l->drops_seen || !l->drops_buf || !l->pcpu_buf || !l->rb) {
 		snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(errno));
 		return -1;
 	}
@@ -339,8 +349,10 @@ static void report_drops(struct nq_live *l)
 {
 	__u32 zero = 0;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.drops), &zero, l->drops_buf))
+	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.pcpu), &zero, l->pcpu_buf))
 		return;
+	for (int cpu = 0; cpu < l->ncpus; cpu++)
+		l->drops_buf[cpu] = l->pcpu_buf[cpu].drops;
 	for (int cpu = 0; cpu < l->ncpus; cpu++) {
 		struct nq_event ev;
 		uint64_t d = l->drops_buf[cpu] - l->drops_seen[cpu];
