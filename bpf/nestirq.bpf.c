@@ -44,21 +44,11 @@ struct {
 	__type(value, struct nq_pcpu);
 } pcpu SEC(".maps");
 
-/* Per-thread state: the vCPU a thread runs and where it is in the check. */
-struct tid_state {
-	__u64 vcpu; /* struct kvm_vcpu * last seen on this thread */
-	__u32 vcpu_id;
-	__u8 in_check;	 /* inside vmx/svm_check_nested_events */
-	__u8 in_ack;	 /* inside kvm_get_apic_interrupt (<= 6.11) */
-	__u8 isa;	 /* of the open check */
-	__u8 pi_pending; /* nested.pi_pending at check entry */
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, NQ_TID_ENTRIES);
 	__type(key, __u32);
-	__type(value, struct tid_state);
+	__type(value, struct nq_tid_state);
 } tids SEC(".maps");
 
 /* ------------------------------------------------------------------ */
@@ -193,8 +183,8 @@ static __always_inline struct vcpu_vmx___nq *vmx_of(const void *vcpu)
 
 static __always_inline void remember_vcpu(__u32 tid, const void *vcpu, __u32 vcpu_id)
 {
-	struct tid_state *st = bpf_map_lookup_elem(&tids, &tid);
-	struct tid_state n = {};
+	struct nq_tid_state *st = bpf_map_lookup_elem(&tids, &tid);
+	struct nq_tid_state n = {};
 
 	if (st) {
 		if (st->vcpu != (__u64)vcpu) {
@@ -210,7 +200,7 @@ static __always_inline void remember_vcpu(__u32 tid, const void *vcpu, __u32 vcp
 
 static __always_inline __u32 tid_vcpu_id(__u32 tid)
 {
-	struct tid_state *st = bpf_map_lookup_elem(&tids, &tid);
+	struct nq_tid_state *st = bpf_map_lookup_elem(&tids, &tid);
 
 	return st ? st->vcpu_id : NQ_VCPU_UNKNOWN;
 }
@@ -290,10 +280,10 @@ static __always_inline int emit_hw_vmexit(__u64 pid_tgid, __u32 reason, __u64 in
 	struct nq_event *e;
 
 	if (have_vcpu_id) {
-		struct tid_state *st = bpf_map_lookup_elem(&tids, &tid);
+		struct nq_tid_state *st = bpf_map_lookup_elem(&tids, &tid);
 
 		if (!st) {
-			struct tid_state n = {.vcpu_id = vcpu_id};
+			struct nq_tid_state n = {.vcpu_id = vcpu_id};
 
 			bpf_map_update_elem(&tids, &tid, &n, BPF_ANY);
 		} else if (st->vcpu_id != vcpu_id) {
@@ -477,7 +467,7 @@ static __always_inline int check_enter(struct pt_regs *ctx, const void *vcpu, __
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	struct tid_state n = {};
+	struct nq_tid_state n = {};
 	struct nq_event *e;
 	__u32 vcpu_id;
 	__u16 nv = 0xffff;
@@ -538,7 +528,7 @@ static __always_inline int check_exit(struct pt_regs *ctx, __u8 isa)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	struct tid_state *st;
+	struct nq_tid_state *st;
 	struct nq_event *e;
 	__u32 vcpu_id = NQ_VCPU_UNKNOWN;
 	__u64 vcpu = 0;
@@ -619,7 +609,7 @@ int BPF_KRETPROBE(krp_peek)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	struct tid_state *st;
+	struct nq_tid_state *st;
 	struct nq_event *e;
 	int vector = (int)PT_REGS_RC(ctx);
 	__u64 vcpu;
@@ -683,7 +673,7 @@ int BPF_KPROBE(kp_get_apic, void *vcpu)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	struct tid_state *st;
+	struct nq_tid_state *st;
 	__u32 vcpu_id;
 
 	if (skip_tgid(pid_tgid))
@@ -695,7 +685,7 @@ int BPF_KPROBE(kp_get_apic, void *vcpu)
 		st->vcpu_id = vcpu_id;
 		st->in_ack = 1;
 	} else {
-		struct tid_state n = {.vcpu = (__u64)vcpu, .vcpu_id = vcpu_id, .in_ack = 1};
+		struct nq_tid_state n = {.vcpu = (__u64)vcpu, .vcpu_id = vcpu_id, .in_ack = 1};
 
 		bpf_map_update_elem(&tids, &tid, &n, BPF_ANY);
 	}
@@ -708,7 +698,7 @@ int BPF_KRETPROBE(krp_get_apic)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	struct tid_state *st;
+	struct nq_tid_state *st;
 	int vector = (int)PT_REGS_RC(ctx);
 	__u64 vcpu = 0;
 	__u32 vcpu_id = NQ_VCPU_UNKNOWN;
@@ -772,7 +762,7 @@ int BPF_KPROBE(kp_svi_old, int max_isr)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	struct tid_state *st;
+	struct nq_tid_state *st;
 	__u64 vcpu = 0;
 	__u32 vcpu_id = NQ_VCPU_UNKNOWN;
 

@@ -75,6 +75,16 @@ struct nq_pcpu {
 	__u64 produced; /* records submitted (drives the batched wakeups) */
 };
 
+/* Per-thread state (map "tids", key: tid): the vCPU a thread runs, where it is. */
+struct nq_tid_state {
+	__u64 vcpu; /* struct kvm_vcpu * last seen on this thread */
+	__u32 vcpu_id;
+	__u8 in_check;	 /* inside vmx/svm_check_nested_events */
+	__u8 in_ack;	 /* inside kvm_get_apic_interrupt (<= 6.11) */
+	__u8 isa;	 /* of the open check */
+	__u8 pi_pending; /* nested.pi_pending at check entry */
+};
+
 /* Entries of the per-thread state map (LRU). */
 #define NQ_TID_ENTRIES 16384
 

@@ -7,6 +7,7 @@
  */
 #define NQ_ABI_LINUX_TYPES
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -312,6 +313,147 @@ static void test_msi_accept_raw(void)
 	msi_case(NQ_TPM_RAW);
 }
 
+/* ---- drops, batched wakeups, tid -> vCPU ---- */
+
+static uint64_t n_records, n_lost_records, n_lost;
+
+static void count_cb(const struct nq_event *ev, void *ctx)
+{
+	(void)ctx;
+	if (ev->h.kind == NQ_EV_LOST) {
+		n_lost_records++;
+		n_lost += ev->lost.count;
+	} else {
+		n_records++;
+	}
+}
+
+/* A full ring buffer: every record is either delivered or counted lost. */
+static void test_drops_become_lost_records(void)
+{
+	struct nq_live_opts o = {.load_all = true, .no_attach = true, .cb = count_cb};
+	const int N = 150000; /* the 8 MiB ring holds ~116k records */
+	uint64_t per_cpu = 0;
+	char err[256];
+	struct nq_live *l;
+	const char *why = need_root();
+	int rc = 0;
+
+	if (why)
+		SKIP("%s", why);
+	n_records = n_lost_records = n_lost = 0;
+	l = nq_live_open(&o, err, sizeof(err));
+	CHECK(l != NULL);
+	for (int i = 0; i < N && !rc; i++)
+		run_accept(l, 0, 0, 0, 0x40, &rc);
+	while (nq_live_poll(l, 0) > 0)
+		;
+	for (int c = 0; c < nq_live_ncpus(l); c++)
+		per_cpu += nq_live_drops_cpu(l, c);
+	printf("# %llu delivered, %llu lost in %llu markers\n", (unsigned long long)n_records,
+	       (unsigned long long)n_lost, (unsigned long long)n_lost_records);
+	CHECK_EQ(per_cpu, nq_live_drops(l));
+	nq_live_close(l);
+	CHECK_EQ(rc, 0);
+	CHECK(n_lost > 0);
+	CHECK(n_lost_records >= 1);
+	CHECK_EQ(n_records + n_lost, N);
+	CHECK_EQ(per_cpu, n_lost);
+}
+
+struct poller {
+	struct nq_live *l;
+	uint64_t elapsed_ms;
+	int got;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void *poll_thread(void *arg)
+{
+	struct poller *p = arg;
+	uint64_t t0 = mono_ms();
+
+	p->got = nq_live_poll(p->l, 4000);
+	p->elapsed_ms = mono_ms() - t0;
+	return NULL;
+}
+
+/* A sleeping reader is not woken per record, but is woken per batch. */
+static void test_batched_wakeup(void)
+{
+	struct nq_live_opts o = {.load_all = true, .no_attach = true, .cb = count_cb};
+	struct poller p = {0};
+	pthread_t th;
+	char err[256];
+	const char *why = need_root();
+	int rc = 0;
+
+	if (why)
+		SKIP("%s", why);
+	n_records = 0;
+	p.l = nq_live_open(&o, err, sizeof(err));
+	CHECK(p.l != NULL);
+	CHECK_EQ(pthread_create(&th, NULL, poll_thread, &p), 0);
+	usleep(200 * 1000);
+	for (int i = 0; i < 10 && !rc; i++)
+		run_accept(p.l, 0, 0, 0, 0x41, &rc);
+	usleep(300 * 1000);
+	/* Still asleep after 10 records: no per-record wakeup. */
+	CHECK_EQ(p.elapsed_ms, 0);
+	for (int i = 0; i < 2 * (int)NQ_WAKEUP_EVENTS && !rc; i++)
+		run_accept(p.l, 0, 0, 0, 0x41, &rc);
+	pthread_join(th, NULL);
+	printf("# reader woke after %llu ms with %d records\n", (unsigned long long)p.elapsed_ms,
+	       p.got);
+	nq_live_close(p.l);
+	CHECK_EQ(rc, 0);
+	CHECK(p.elapsed_ms < 3000);
+	CHECK(p.got >= 10);
+}
+
+/* kvm_nested_vmexit_inject has no vcpu: the thread's vCPU comes from the tid map. */
+static void test_inject_vcpu_from_tid(void)
+{
+	struct nq_live_opts o = {.load_all = true, .no_attach = true, .cb = sink_cb, .ctx = &sink};
+	__u64 args[6] = {NQ_VMX_EXIT_EXTERNAL_INTERRUPT, 0, 0, 0x80000031, 0, NQ_ISA_VMX};
+	LIBBPF_OPTS(bpf_test_run_opts, t, .ctx_in = args, .ctx_size_in = sizeof(args));
+	struct nq_tid_state st = {.vcpu = 0, .vcpu_id = 5};
+	__u32 tid = (__u32)gettid();
+	char err[256];
+	struct nq_live *l;
+	const char *why = need_root();
+	int fd, r1, r2, r3;
+
+	if (why)
+		SKIP("%s", why);
+	memset(&sink, 0, sizeof(sink));
+	l = nq_live_open(&o, err, sizeof(err));
+	CHECK(l != NULL);
+	fd = bpf_program__fd(nq_live_skel(l)->progs.raw_inject);
+	r1 = bpf_prog_test_run_opts(fd, &t);
+	r2 = bpf_map_update_elem(bpf_map__fd(nq_live_skel(l)->maps.tids), &tid, &st, BPF_ANY);
+	r3 = bpf_prog_test_run_opts(fd, &t);
+	nq_live_poll(l, 10);
+	nq_live_close(l);
+	CHECK_EQ(r1, 0);
+	CHECK_EQ(r2, 0);
+	CHECK_EQ(r3, 0);
+	CHECK_EQ(sink.n, 2);
+	CHECK_EQ(sink.ev[0].h.kind, NQ_EV_VMEXIT_INJECT);
+	CHECK_EQ(sink.ev[0].h.vcpu_id, NQ_VCPU_UNKNOWN);
+	CHECK_EQ(sink.ev[1].h.vcpu_id, 5);
+	CHECK_EQ(sink.ev[1].h.isa, NQ_ISA_VMX);
+	CHECK_EQ(sink.ev[1].inject.exit_code, NQ_VMX_EXIT_EXTERNAL_INTERRUPT);
+	CHECK_EQ(sink.ev[1].inject.exit_int_info, 0x80000031);
+}
+
 static void test_qemu_name(void)
 {
 	static const char a[] = "qemu-system-x86_64\0-m\0512\0-name\0guest=vm1,debug-threads=on\0";
@@ -338,6 +480,9 @@ int main(void)
 	RUN(test_raw_accept_test_run);
 	RUN(test_tgid_filter);
 	RUN(test_format_offsets);
+	RUN(test_drops_become_lost_records);
+	RUN(test_batched_wakeup);
+	RUN(test_inject_vcpu_from_tid);
 	RUN(test_msi_accept_core);
 	RUN(test_msi_accept_format);
 	RUN(test_msi_accept_raw);
