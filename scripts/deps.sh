@@ -10,6 +10,8 @@ pkgs=(
 	libbpf-dev libelf-dev zlib1g-dev  # the loader links Debian's libbpf
 	clang-format                      # make format-check
 	jq                                # CLI tests read nestirq's JSON output
+	libmicrohttpd-dev                 # nestirq serve's HTTP server
+	prometheus curl                   # serve tests: a real Prometheus, promtool, HTTP client
 )
 
 missing=()
