@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Fetches and builds everything the end-to-end runs need, from Debian
+# packages only, into tests/e2e/cache/ (git-ignored).  Idempotent: each
+# step leaves a stamp and is skipped when its output is there.
+#
+#   fetch.sh host            host tools (qemu-system-x86, bochs 2.7, busybox-static, ...)
+#   fetch.sh kernel 6.1|6.12 the kernel image package, unpacked, modules decompressed
+#   fetch.sh workloads       linux-source-6.1 -> KVM selftests lib -> static workloads
+#   fetch.sh bochs3          trixie's bochs 3.0 source + PI-descriptor alignment fix, built
+#   fetch.sh all             everything above (6.1 and 6.12)
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+step_host() { e2e_host_pkgs; }
+
+# Kernel: cache/k/<series>/{vmlinuz,mods/*.ko,release}
+step_kernel() {
+	local series=$1 pkg out=$E2E_CACHE/k/$1
+	[ -f "$out/.done" ] && return 0
+	e2e_apt_update
+	pkg=$(e2e_kernel_pkg "$series")
+	[ -n "$pkg" ] || e2e_die "no linux-image package for $series in the private lists"
+	e2e_log "kernel $series: $pkg"
+	rm -rf "$out" && mkdir -p "$out/debs" "$out/x" "$out/mods"
+	(cd "$out/debs" && e2e_apt download "$pkg" >/dev/null) || e2e_die "apt-get download $pkg"
+	dpkg -x "$out"/debs/*.deb "$out/x"
+	local rel
+	rel=$(basename "$(ls -d "$out"/x/lib/modules/*)")
+	echo "$rel" >"$out/release"
+	cp "$out/x/boot/vmlinuz-$rel" "$out/vmlinuz"
+	cp "$out/x/boot/config-$rel" "$out/config"
+	local K=$out/x/lib/modules/$rel/kernel
+	# The KVM modules with their dependencies (kvm_amd needs ccp), and 9p for QEMU.
+	for m in arch/x86/kvm/kvm arch/x86/kvm/kvm-intel arch/x86/kvm/kvm-amd virt/lib/irqbypass \
+		drivers/crypto/ccp/ccp; do
+		local f
+		f=$(ls "$K/$m".ko* 2>/dev/null | head -n1)
+		[ -n "$f" ] || e2e_die "module $m missing in $pkg"
+		case $f in
+		*.xz) xz -dc "$f" >"$out/mods/$(basename "$m").ko" ;;
+		*.zst) zstd -qdc "$f" >"$out/mods/$(basename "$m").ko" ;;
+		*) cp "$f" "$out/mods/" ;;
+		esac
+	done
+	rm -rf "$out/x" "$out/debs"
+	touch "$out/.done"
+}
+
+# Workloads: static binaries in cache/wl/, linked with the KVM selftests
+# library of linux-source-6.1 (built here, never copied into the project).
+step_workloads() {
+	local out=$E2E_CACHE/wl src=$E2E_CACHE/ls
+	local D=$src/linux-source-6.1/tools/testing/selftests/kvm
+	local stamp
+	stamp=$(cat "$E2E_DIR"/workloads/*.c "$E2E_DIR"/workloads/*.h | md5sum | cut -c1-16)
+	[ -f "$out/.done-$stamp" ] && return 0
+	if [ ! -f "$src/.done" ]; then
+		e2e_apt_update
+		local pkg ver
+		ver=$(e2e_apt_cache policy linux-source-6.1 | awk '/Candidate:/ {print $2}')
+		e2e_log "linux-source-6.1 $ver: download, unpack, headers_install (about 1 min)"
+		rm -rf "$src" && mkdir -p "$src/debs"
+		(cd "$src/debs" && e2e_apt download "linux-source-6.1=$ver" >/dev/null) ||
+			e2e_die "apt-get download linux-source-6.1"
+		dpkg -x "$src"/debs/*.deb "$src/x"
+		tar -xaf "$src"/x/usr/src/linux-source-6.1.tar.xz -C "$src"
+		rm -rf "$src/x" "$src/debs"
+		timeout 600 make -s -C "$src/linux-source-6.1" headers_install >/dev/null ||
+			e2e_die "headers_install failed"
+		touch "$src/.done"
+	fi
+	mkdir -p "$out"
+	cp "$E2E_DIR"/workloads/nq_*.c "$E2E_DIR"/workloads/nq_*.h "$D/x86_64/"
+	local t bins=() progs=()
+	for t in "$E2E_DIR"/workloads/nq_*.c; do
+		t=$(basename "$t" .c)
+		bins+=("$D/x86_64/$t")
+		progs+=("x86_64/$t")
+	done
+	e2e_log "building workloads (static): ${bins[*]##*/}"
+	timeout 600 make -s -C "$D" -j"$(nproc)" LDFLAGS="-static -pthread" \
+		TEST_GEN_PROGS_x86_64="${progs[*]}" "${bins[@]}" \
+		>"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; e2e_die "workload build failed"; }
+	for t in "${bins[@]}"; do cp "$t" "$out/"; done
+	rm -f "$out"/.done-*
+	touch "$out/.done-$stamp"
+}
+
+# Bochs 3.0 (trixie source) with a one-line fix: the VM-entry check of the
+# posted-interrupt descriptor address must require 64-byte alignment (SDM),
+# not 4 KiB; KVM's pi_desc is only 64-byte aligned.  Without the fix every
+# APICv VM fails VM entry.  Also the trixie BIOS images (from bochsbios /
+# vgabios 3.0 binary packages, unpacked, not installed).
+step_bochs3() {
+	local out=$E2E_CACHE/bochs3 b
+	[ -x "$out/bin/bochs" ] && [ -f "$out/.done" ] && return 0
+	e2e_apt_update
+	rm -rf "$out" && mkdir -p "$out/src" "$out/bin" "$out/dl"
+	(cd "$out/dl" && e2e_apt source --download-only bochs >"$out/dl/log" 2>&1) || true
+	ls "$out"/dl/bochs_3*.orig.tar.* >/dev/null 2>&1 || { cat "$out/dl/log" >&2; e2e_die "bochs 3 source"; }
+	tar -xaf "$out"/dl/bochs_3*.orig.tar.* -C "$out/src" --strip-components=1
+	b=$out/src
+	grep -q 'if (! IsValidPageAlignedPhyAddr(vm->pid_addr)) {' "$b/cpu/vmx.cc" ||
+		e2e_die "bochs source: PI descriptor check not found (already fixed upstream?)"
+	sed -i 's/if (! IsValidPageAlignedPhyAddr(vm->pid_addr)) {/if (! IsValidPhyAddr(vm->pid_addr) || (vm->pid_addr \& 0x3f)) {/' \
+		"$b/cpu/vmx.cc"
+	e2e_log "bochs 3.0: configure + make (about 3 min on 2 cores)"
+	(cd "$b" && ./configure --enable-x86-64 --enable-vmx=2 --enable-svm --enable-cpu-level=6 \
+		--enable-avx --enable-evex --enable-pci --enable-all-optimizations --enable-monitor-mwait \
+		--enable-a20-pin --disable-plugins --with-nogui --disable-debugger --disable-docbook \
+		>"$out/configure.log" 2>&1) || { tail -20 "$out/configure.log" >&2; e2e_die "bochs configure"; }
+	timeout 1200 make -C "$b" -j"$(nproc)" >"$out/make.log" 2>&1 ||
+		{ tail -30 "$out/make.log" >&2; e2e_die "bochs make"; }
+	cp "$b/bochs" "$out/bin/bochs"
+	# The source tree ships its BIOS images (bios/BIOS-bochs-latest, VGABIOS).
+	cp "$b/bios/BIOS-bochs-latest" "$out/bin/" 2>/dev/null || true
+	cp "$b"/bios/VGABIOS-lgpl-latest* "$out/bin/" 2>/dev/null || true
+	rm -rf "$b"/*.o "$b"/*/*.o
+	touch "$out/.done"
+}
+
+case ${1:-all} in
+host) step_host ;;
+kernel) step_kernel "${2:?series}" ;;
+workloads) step_workloads ;;
+bochs3) step_bochs3 ;;
+all)
+	step_host
+	step_kernel 6.1
+	step_kernel 6.12
+	step_workloads
+	;;
+*) e2e_die "usage: fetch.sh host|kernel SERIES|workloads|bochs3|all" ;;
+esac

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# run.sh EMULATOR SERIES [ROUNDS]
+#   EMULATOR: qemu   QEMU TCG -cpu max (nSVM, kvm_amd)
+#             bochs  Debian 12's Bochs 2.7, corei7_haswell_4770 (nVMX, no APICv)
+#             bochs3 Bochs 3.0 from trixie's source with the PI-descriptor fix,
+#                    corei7_skylake_x (nVMX with APICv)
+#   SERIES:   6.1 (bookworm) | 6.12 (bookworm-backports)
+# Boots the kernel with the e2e initramfs, runs doctor, record + workload in
+# the guest, brings back the trace over the serial console and checks it
+# (check.sh).  Prints PASS:/FAIL:/SKIP: lines; every step has a timeout and
+# a failure shows the guest log.  Results stay in cache/runs/EMU-SERIES/.
+# Env: E2E_TIMEOUT (seconds for the whole boot; default 300 QEMU, 900 Bochs).
+set -uo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+emu=${1:?emulator}
+series=${2:?series}
+rounds=${3:-1}
+name=$emu-$series
+out=$E2E_CACHE/runs/$name
+rm -rf "$out"
+mkdir -p "$out"
+K=$E2E_CACHE/k/$series
+
+fail_with_log() { # name reason
+	echo "FAIL: $1: $2"
+	echo "---- guest log ($out/serial.log), last 60 lines ----"
+	grep -av '^[A-Za-z0-9+/=]\{60,\}$' "$out/serial.log" 2>/dev/null | tr -d '\r' | tail -n 60
+	echo "---- end of guest log ----"
+	[ -f "$out/emu.log" ] && { echo "---- emulator log (tail) ----"; tail -n 15 "$out/emu.log"; }
+	exit 1
+}
+
+bash "$E2E_DIR/fetch.sh" kernel "$series" >"$out/fetch.log" 2>&1 || { cat "$out/fetch.log"; echo "FAIL: $name: fetch kernel $series"; exit 1; }
+bash "$E2E_DIR/fetch.sh" workloads >>"$out/fetch.log" 2>&1 || { cat "$out/fetch.log"; echo "FAIL: $name: build workloads"; exit 1; }
+[ "$emu" = bochs3 ] && { bash "$E2E_DIR/fetch.sh" bochs3 >>"$out/fetch.log" 2>&1 || { tail -30 "$out/fetch.log"; echo "FAIL: $name: build bochs 3.0"; exit 1; }; }
+bash "$E2E_DIR/mkinitramfs.sh" "$series" "$out/initrd.cpio" >>"$out/fetch.log" 2>&1 || { cat "$out/fetch.log"; echo "FAIL: $name: initramfs"; exit 1; }
+
+apicv=0
+[ "$emu" = bochs3 ] && apicv=1
+cmdline="console=ttyS0,115200 panic=-1 loglevel=4 nq.apicv=$apicv nq.rounds=$rounds"
+t0=$(date +%s)
+case $emu in
+qemu)
+	T=${E2E_TIMEOUT:-300}
+	timeout -s KILL "$T" qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 1 -display none \
+		-no-reboot -monitor none -serial "file:$out/serial.log" -kernel "$K/vmlinuz" \
+		-initrd "$out/initrd.cpio" -append "$cmdline quiet nq.tail=0" </dev/null >"$out/emu.log" 2>&1
+	rc=$?
+	;;
+bochs | bochs3)
+	T=${E2E_TIMEOUT:-900}
+	iso=$out/iso
+	mkdir -p "$iso/isolinux"
+	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$iso/isolinux/"
+	cp "$K/vmlinuz" "$iso/vmlinuz"
+	cp "$out/initrd.cpio" "$iso/initrd"
+	cat >"$iso/isolinux/isolinux.cfg" <<EOF
+SERIAL 0 115200
+DEFAULT linux
+PROMPT 0
+TIMEOUT 0
+LABEL linux
+  KERNEL /vmlinuz
+  APPEND initrd=/initrd $cmdline tsc=reliable nq.tail=15
+EOF
+	xorriso -as mkisofs -quiet -o "$out/boot.iso" -b isolinux/isolinux.bin -c isolinux/boot.cat \
+		-no-emul-boot -boot-load-size 4 -boot-info-table "$iso" >"$out/xorriso.log" 2>&1 ||
+		{ cat "$out/xorriso.log"; echo "FAIL: $name: xorriso"; exit 1; }
+	rm -rf "$iso"
+	if [ "$emu" = bochs ]; then
+		model=corei7_haswell_4770 display=term bin=bochs
+	else
+		model=corei7_skylake_x display=nogui bin=$E2E_CACHE/bochs3/bin/bochs
+	fi
+	cat >"$out/bochsrc" <<EOF
+megs: 1024
+cpu: model=$model, count=1, ips=200000000, reset_on_triple_fault=0, ignore_bad_msrs=1
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14
+ata0-master: type=cdrom, path=$out/boot.iso, status=inserted
+boot: cdrom
+display_library: $display
+com1: enabled=1, mode=file, dev=$out/serial.log
+log: $out/bochs.log
+panic: action=fatal
+error: action=ignore
+info: action=ignore
+debug: action=ignore
+clock: sync=none, time0=local
+pci: enabled=1, chipset=i440fx
+EOF
+	if [ "$emu" = bochs ]; then
+		# Debian's build has the internal debugger (needs "c") and a term display.
+		echo c >"$out/dbg.rc"
+		timeout -s KILL "$T" script -qfec "bochs -q -f $out/bochsrc -rc $out/dbg.rc" /dev/null \
+			</dev/null >"$out/emu.log" 2>&1
+		rc=$?
+	else
+		timeout -s KILL "$T" "$bin" -q -f "$out/bochsrc" </dev/null >"$out/emu.log" 2>&1
+		rc=$?
+	fi
+	;;
+*) e2e_die "unknown emulator $emu" ;;
+esac
+t1=$(date +%s)
+echo "$((t1 - t0))" >"$out/boot_seconds"
+tr -d '\r' <"$out/serial.log" >"$out/serial.txt" 2>/dev/null
+e2e_log "$name: emulator exit $rc after $((t1 - t0)) s"
+[ "$rc" = 137 ] && fail_with_log "$name" "the emulator did not finish within ${T}s (killed)"
+grep -q '^NQ_E2E_BEGIN' "$out/serial.txt" || fail_with_log "$name" "the guest never reached /init (emulator exit $rc)"
+grep -q '^NQ_E2E_END' "$out/serial.txt" || fail_with_log "$name" "the guest did not finish (emulator exit $rc)"
+if ! grep -q '^NQ_E2E_END status=ok' "$out/serial.txt"; then
+	fail_with_log "$name" "guest: $(grep '^NQ_E2E_END' "$out/serial.txt")"
+fi
+echo "PASS: $name: boot, KVM nested=1, workload and record in the guest ($((t1 - t0)) s)"
+
+# Pieces of the guest log.
+sect() { sed -n "/^NQ_E2E_$1_BEGIN/,/^NQ_E2E_$1_END/p" "$out/serial.txt" | sed '1d;$d'; }
+sect DOCTOR >"$out/doctor.txt"
+sect DOCTOR_JSON >"$out/doctor.json"
+grep '^NQ_WORKLOAD' "$out/serial.txt" >"$out/workload.txt"
+sect TRACE | base64 -d 2>/dev/null | gzip -dc >"$out/t.bin" 2>/dev/null
+if [ ! -s "$out/t.bin" ]; then
+	fail_with_log "$name" "no trace came back over the serial console"
+fi
+bash "$E2E_DIR/check.sh" "$out" "$emu" "$series"
