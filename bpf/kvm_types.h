@@ -83,8 +83,6 @@ struct kvm_vcpu___nq {
 	struct kvm_vcpu_arch___nq arch;
 } __nq_core;
 
-#define NQ_HF_GUEST_MASK 1u
-
 /* ---- kvm_intel module ---- */
 
 struct loaded_vmcs___nq {

@@ -21,7 +21,9 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by userspace before load. */
-const volatile __u32 filter_tgid = 0;		      /* 0: every process */
+const volatile __u32 filter_tgid = 0; /* 0: every process */
+/* HF_GUEST_MASK of the running kernel (bit 5 before ~6.3, bit 0 since). */
+const volatile __u32 hf_guest_mask = 1;
 const volatile __u64 wakeup_every = NQ_WAKEUP_EVENTS; /* records per CPU per wakeup */
 /*
  * Record layouts from tracefs `format` for the tpf_* programs, indexed by
@@ -143,7 +145,7 @@ static __always_inline __u8 guest_mode_of(const void *vcpu)
 
 	if (!vcpu || !bpf_core_field_exists(struct kvm_vcpu___nq, arch.hflags))
 		return 0;
-	return (BPF_CORE_READ(v, arch.hflags) & NQ_HF_GUEST_MASK) ? 1 : 0;
+	return (BPF_CORE_READ(v, arch.hflags) & hf_guest_mask) ? 1 : 0;
 }
 
 static __always_inline int vmx_known(void)
@@ -181,7 +183,8 @@ static __always_inline struct vcpu_vmx___nq *vmx_of(const void *vcpu)
 	return (void *)((__u64)vcpu - bpf_core_field_offset(struct vcpu_vmx___nq, vcpu));
 }
 
-static __always_inline void remember_vcpu(__u32 tid, const void *vcpu, __u32 vcpu_id)
+/* Remember the thread's vCPU; returns the ISA of its open check, if any. */
+static __always_inline __u8 remember_vcpu(__u32 tid, const void *vcpu, __u32 vcpu_id)
 {
 	struct nq_tid_state *st = bpf_map_lookup_elem(&tids, &tid);
 	struct nq_tid_state n = {};
@@ -191,11 +194,12 @@ static __always_inline void remember_vcpu(__u32 tid, const void *vcpu, __u32 vcp
 			st->vcpu = (__u64)vcpu;
 			st->vcpu_id = vcpu_id;
 		}
-		return;
+		return st->in_check ? st->isa : NQ_ISA_UNKNOWN;
 	}
 	n.vcpu = (__u64)vcpu;
 	n.vcpu_id = vcpu_id;
 	bpf_map_update_elem(&tids, &tid, &n, BPF_ANY);
+	return NQ_ISA_UNKNOWN;
 }
 
 static __always_inline __u32 tid_vcpu_id(__u32 tid)
@@ -638,13 +642,14 @@ int BPF_KRETPROBE(krp_peek)
 }
 
 static __always_inline int emit_ack(__u64 pid_tgid, const void *vcpu, __u32 vcpu_id, int vector,
-				    __u8 api)
+				    __u8 api, __u8 isa)
 {
 	struct nq_event *e = ev_new(NQ_EV_ACK, pid_tgid);
 
 	if (!e)
 		return 0;
 	e->h.vcpu_id = vcpu_id;
+	e->h.isa = isa;
 	e->ack.vector = vector;
 	e->ack.vmcs = vmcs_of(vcpu);
 	e->ack.api = api;
@@ -659,12 +664,13 @@ int BPF_KPROBE(kp_ack, void *vcpu, int vector)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 vcpu_id;
+	__u8 isa;
 
 	if (skip_tgid(pid_tgid))
 		return 0;
 	vcpu_id = vcpu_id_of(vcpu);
-	remember_vcpu((__u32)pid_tgid, vcpu, vcpu_id);
-	return emit_ack(pid_tgid, vcpu, vcpu_id, vector, NQ_ACK_API_APIC_ACK);
+	isa = remember_vcpu((__u32)pid_tgid, vcpu, vcpu_id);
+	return emit_ack(pid_tgid, vcpu, vcpu_id, vector, NQ_ACK_API_APIC_ACK, isa);
 }
 
 /* <= 6.11: kvm_get_apic_interrupt(vcpu) entry marks the thread "in ack" */
@@ -702,6 +708,7 @@ int BPF_KRETPROBE(krp_get_apic)
 	int vector = (int)PT_REGS_RC(ctx);
 	__u64 vcpu = 0;
 	__u32 vcpu_id = NQ_VCPU_UNKNOWN;
+	__u8 isa = NQ_ISA_UNKNOWN;
 
 	if (skip_tgid(pid_tgid))
 		return 0;
@@ -710,10 +717,11 @@ int BPF_KRETPROBE(krp_get_apic)
 		st->in_ack = 0;
 		vcpu = st->vcpu;
 		vcpu_id = st->vcpu_id;
+		isa = st->in_check ? st->isa : NQ_ISA_UNKNOWN;
 	}
 	if (vector < 0)
 		return 0;
-	return emit_ack(pid_tgid, (void *)vcpu, vcpu_id, vector, NQ_ACK_API_GET_APIC_IRQ);
+	return emit_ack(pid_tgid, (void *)vcpu, vcpu_id, vector, NQ_ACK_API_GET_APIC_IRQ, isa);
 }
 
 /* ================= kprobes: SVI and VMCS switches ================= */

@@ -41,9 +41,11 @@ static const char *yn(bool b)
 static const char *flow_why(const struct nq_sysinfo *si)
 {
 	if (!strcmp(si->flow, "6.14+"))
-		return si->isr_update_has_vcpu
-			       ? "kvm_apic_ack_interrupt present; hwapic_isr_update(vcpu, isr)"
-			       : "kvm_apic_ack_interrupt present; update_vmcs01_hwapic_isr";
+		return si->isr_update_has_vcpu ? "kvm_apic_ack_interrupt present; "
+						 "hwapic_isr_update(vcpu, isr): the "
+						 "6.14 SVI deferral, also in stable backports"
+					       : "kvm_apic_ack_interrupt present; "
+						 "nested_vmx.update_vmcs01_hwapic_isr";
 	if (!strcmp(si->flow, "6.12+"))
 		return "kvm_apic_ack_interrupt present";
 	if (!strcmp(si->flow, "<=6.11"))

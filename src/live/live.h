@@ -38,6 +38,7 @@ struct nq_sysinfo {
 	bool isr_update_has_vcpu;   /* BTF: hwapic_isr_update takes a vcpu (6.14+) */
 	bool has_update_vmcs01_isr; /* BTF: nested_vmx.update_vmcs01_hwapic_isr */
 	bool btf_vcpu_vmx;	    /* BTF: struct vcpu_vmx with loaded_vmcs */
+	uint32_t hf_guest_mask;	    /* HF_GUEST_MASK: 1 << 5 before ~6.3, 1 << 0 since */
 	bool btf_tp[4];		    /* BTF: trace_event_raw_<tp> for NQ_TP_* */
 	char flow[32];		    /* "<=6.11", "6.12+", "6.14+", "unknown" */
 	char isa[16];		    /* "vmx", "svm", "none" */

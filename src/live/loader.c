@@ -203,6 +203,7 @@ static int setup(struct nq_live *l, char *err, size_t errlen)
 		return -1;
 	}
 	l->skel->rodata->filter_tgid = l->o.tgid;
+	l->skel->rodata->hf_guest_mask = l->si.hf_guest_mask;
 	{
 		/* A power of two, at most an eighth of the ring's records. */
 		uint64_t w = l->o.wakeup_events ? l->o.wakeup_events : NQ_WAKEUP_EVENTS, p2 = 1;
@@ -334,7 +335,8 @@ struct nq_live *nq_live_open(const struct nq_live_opts *o, char *err, size_t err
 		return NULL;
 	}
 	l->o = *o;
-	libbpf_quiet = o->quiet;
+	/* NESTIRQ_DEBUG=1 shows libbpf's warnings (verifier logs) even when quiet. */
+	libbpf_quiet = o->quiet && !getenv("NESTIRQ_DEBUG");
 	libbpf_set_print(print_fn);
 	if (setup(l, err, errlen)) {
 		teardown(l);

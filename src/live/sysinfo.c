@@ -230,6 +230,13 @@ static void probe_btf(struct nq_sysinfo *si)
 		intel = btf__load_module_btf("kvm_intel", vml);
 
 	for (int i = 0; i < ncore; i++) {
+		/*
+		 * HF_GUEST_MASK moved from bit 5 to bit 0 when the emulator
+		 * stopped reading raw hflags (x86_emulate_ops.get_hflags went
+		 * away in the same patch).
+		 */
+		if (find_member(core[i], "x86_emulate_ops", "get_hflags"))
+			si->hf_guest_mask = 1u << 5;
 		if (fnptr_params(core[i], "kvm_x86_ops", "hwapic_isr_update") == 2)
 			si->isr_update_has_vcpu = true;
 		for (int tp = 0; tp < NQ_TP__MAX; tp++) {
@@ -296,6 +303,7 @@ void nq_sysinfo_probe(struct nq_sysinfo *si)
 	struct utsname u;
 
 	memset(si, 0, sizeof(*si));
+	si->hf_guest_mask = 1;
 	if (!uname(&u)) {
 		snprintf(si->release, sizeof(si->release), "%s", u.release);
 		snprintf(si->host, sizeof(si->host), "%s", u.nodename);
