@@ -121,6 +121,10 @@ demo: all
 run: all
 	$(Q)BUILD=$(BUILD) bash scripts/run-main.sh
 
+# End-to-end on real KVM under QEMU TCG (nSVM) and Bochs (nVMX); E2E="qemu-6.12 ..." picks runs.
+e2e: all
+	$(Q)BUILD=$(BUILD) bash tests/e2e/matrix.sh $(E2E)
+
 deps:
 	$(Q)bash scripts/deps.sh
 

@@ -27,9 +27,10 @@ cp "$NQ" "$r/bin/nestirq"
 ldd "$NQ" | awk '/=> \// {print $3} /^\t\/lib/ {print $1}' | while read -r lib; do
 	mkdir -p "$r$(dirname "$lib")"
 	cp -L "$lib" "$r$lib"
+	strip --strip-unneeded "$r$lib" 2>/dev/null || true
 done
 for w in "$E2E_CACHE"/wl/nq_*; do
-	[ -x "$w" ] && cp "$w" "$r/bin/"
+	[ -x "$w" ] && cp "$w" "$r/bin/" && strip -s "$r/bin/$(basename "$w")"
 done
 cp "$E2E_DIR/guest-init.sh" "$r/init"
 chmod +x "$r/init"
