@@ -135,7 +135,8 @@ int nq_cli_live_loop(const char *cmd, struct nq_live *l, long long duration_ms,
 			}
 		}
 		if (next_tick && now >= next_tick) {
-			next_tick += (uint64_t)interval_ms;
+			/* Skip ticks missed while re-planning: one line per interval. */
+			next_tick = now + (uint64_t)interval_ms;
 			if (tick)
 				tick(ctx, now - start);
 		}

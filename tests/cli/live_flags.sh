@@ -61,6 +61,31 @@ expect record_pid_bad 2 "$NQ" record -o "$tmp/x" -p 12ab
 	failed=1
 }
 
+# doctor without privilege: every point names "no privilege", exit 4.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$NQ" doctor >"$tmp/out" 2>&1
+	rc=$?
+	n=$(grep -c 'no privilege' "$tmp/out")
+	if [ $rc -ne 4 ] || [ "$n" -lt 10 ]; then
+		echo "FAIL: doctor_unprivileged: exit $rc, $n 'no privilege' reasons"
+		failed=1
+	else
+		echo "PASS: doctor_unprivileged"
+	fi
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$NQ" watch --duration 1 >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ $rc -ne 4 ] || [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
+		echo "FAIL: watch_unprivileged: exit $rc (expected 4): $(cat "$tmp/err")"
+		failed=1
+	else
+		echo "PASS: watch_unprivileged"
+	fi
+else
+	echo "SKIP: doctor_unprivileged: not root or no setpriv"
+fi
+
 # Durations: a live run that ends by itself (root only; skipped otherwise).
 if [ "$(id -u)" = 0 ] && [ -e /sys/kernel/btf/vmlinux ]; then
 	start=$(date +%s%N)
