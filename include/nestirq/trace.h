@@ -2,7 +2,7 @@
 /*
  * Trace files: the versioned binary format written by `nestirq record` and
  * read by `nestirq replay`, plus the JSON-lines form for people and tests.
- * The format itself is documented in README.md ("Trace file format").
+ * The format itself is documented in docs/trace-format.md.
  */
 #ifndef NESTIRQ_TRACE_H
 #define NESTIRQ_TRACE_H
@@ -59,6 +59,8 @@ const struct nq_trace_meta *nq_trace_reader_meta(const struct nq_trace_reader *r
 enum nq_read_status nq_trace_read(struct nq_trace_reader *r, struct nq_event *ev);
 /* After NQ_READ_ERROR: "offset N: reason" (binary) or "line N: reason" (JSON lines). */
 const char *nq_trace_reader_error(const struct nq_trace_reader *r);
+/* Records of a type this version does not know (a newer writer's), skipped so far. */
+uint64_t nq_trace_reader_skipped(const struct nq_trace_reader *r);
 void nq_trace_reader_close(struct nq_trace_reader *r);
 
 /* ---- JSON lines ---- */
