@@ -38,7 +38,7 @@ struct {
 	__uint(max_entries, NQ_RINGBUF_BYTES);
 } events SEC(".maps");
 
-/* Per-CPU counters: records that did not fit, and records produced. */
+/* Per-CPU counters: records that did not fit in the ring buffer. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -101,18 +101,22 @@ static __always_inline struct nq_event *ev_new(__u8 kind, __u64 pid_tgid)
 }
 
 /*
- * Batched wakeups: a forced wakeup costs far more than the record itself and
- * even bpf_ringbuf_query() costs ~25 ns here, so each CPU wakes the reader
- * once per wakeup_every records it produced (a power of two).  Below that
- * rate the reader's short poll timeout picks records up: nothing stalls.
+ * Batched wakeups: a forced wakeup costs far more than the record itself, so
+ * each CPU wakes the reader once per wakeup_every records it produced (a
+ * power of two).  Below that rate the reader's short poll timeout picks the
+ * records up: nothing stalls.  The per-CPU count lives in .bss, one cache line
+ * per CPU, indexed by the CPU already read for the header: no helper call.
  */
+#define NQ_BSS_CPUS 256
+
+__u64 produced[NQ_BSS_CPUS][8]; /* [cpu][0]; 64 bytes per CPU */
+
 static __always_inline void ev_submit(struct nq_event *e)
 {
-	__u32 zero = 0;
-	struct nq_pcpu *c = bpf_map_lookup_elem(&pcpu, &zero);
+	__u64 *c = &produced[e->h.cpu & (NQ_BSS_CPUS - 1)][0];
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (c && !(++c->produced & (wakeup_every - 1)))
+	if (!(++*c & (wakeup_every - 1)))
 		flags = BPF_RB_FORCE_WAKEUP;
 	bpf_ringbuf_submit(e, flags);
 }

@@ -72,7 +72,7 @@ struct nq_fmt {
 /* The per-CPU counters map value. */
 struct nq_pcpu {
 	__u64 drops;	/* records that did not fit in the ring buffer */
-	__u64 produced; /* records submitted (drives the batched wakeups) */
+	__u64 reserved; /* unused */
 };
 
 /* Per-thread state (map "tids", key: tid): the vCPU a thread runs, where it is. */
