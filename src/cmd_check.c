@@ -333,7 +333,12 @@ static int run_live(struct check *c)
 	next_mod = start + 1000;
 	while (!nq_live_stop) {
 		int r = nq_live_poll(l, 100);
-		uint64_t now = nq_cli_now_ms();
+		uint64_t now;
+
+		/* After a failed re-plan nothing is attached and poll returns at once. */
+		if (!nq_live_skel(l))
+			usleep(100000);
+		now = nq_cli_now_ms();
 
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "nestirq check: reading the ring buffer: %s\n",

@@ -191,7 +191,12 @@ static int run(struct serve *s)
 
 	while (!nq_live_stop) {
 		int r = nq_live_poll(s->live, 100);
-		uint64_t now = now_ms();
+		uint64_t now;
+
+		/* After a failed re-plan nothing is attached and poll returns at once. */
+		if (!nq_live_skel(s->live))
+			usleep(100000);
+		now = now_ms();
 
 		if (r < 0 && r != -EINTR) {
 			nq_log(LOG_ERR, "reading the ring buffer: %s", strerror(-r));
