@@ -111,7 +111,7 @@ if [ "$(id -u)" != 0 ]; then live_why="not root"
 elif [ ! -e /sys/kernel/btf/vmlinux ]; then live_why="no BPF"
 fi
 if [ -n "$live_why" ]; then
-	for t in live_duration_tap live_require_unavailable live_workload_status live_workload_not_found; do
+	for t in live_duration_tap live_require_unavailable live_workload_status live_workload_time_limit live_workload_not_found; do
 		skip $t "$live_why"
 	done
 	finish
@@ -154,6 +154,16 @@ if expect_rc $t 1 $rc; then
 		"$NQ" check -- true >/dev/null 2>&1; then
 		pass $t
 	else fail $t "$(cat "$TMP/w.tap")"; fi
+fi
+
+t=live_workload_time_limit
+start=$(date +%s)
+"$NQ" check --duration 1 -- sleep 30 >"$TMP/tl.tap" 2>/dev/null; rc=$?
+took=$(($(date +%s) - start))
+if expect_rc $t 1 $rc; then
+	if [ $took -le 10 ] && grep -q '^# workload: signal 15$' "$TMP/tl.tap" && grep -q '^not ok [0-9]* - workload$' "$TMP/tl.tap"; then
+		pass $t
+	else fail $t "took ${took}s: $(cat "$TMP/tl.tap")"; fi
 fi
 
 t=live_workload_not_found
