@@ -34,6 +34,18 @@ if expect_rc $t 2 $rc; then
 	grep -q 'not a loopback address; add --allow-remote' <<<"$out" && pass $t || fail $t "$out"
 fi
 
+t=usage_errors
+ok=1
+for a in "--listen localhost:80" "--listen 127.0.0.1" "--listen 127.0.0.1:0" "--listen [::1]:99999" "--bogus" "extra"; do
+	# shellcheck disable=SC2086
+	"$NQ" serve $a >/dev/null 2>"$TMP/e"
+	rc=$?
+	if [ $rc != 2 ] || [ "$(wc -l <"$TMP/e")" != 1 ]; then ok=0; echo "  serve $a: exit $rc: $(cat "$TMP/e")"; fi
+done
+"$NQ" serve --log /nonexistent/dir/log >/dev/null 2>"$TMP/e"; [ $? = 2 ] && grep -q 'nonexistent/dir/log' "$TMP/e" || ok=0
+"$NQ" serve --help | grep -q -- '--allow-remote' || ok=0
+[ $ok = 1 ] && pass $t || fail $t "a bad flag did not exit 2 with one line"
+
 why=
 if [ "$(id -u)" != 0 ]; then why="not root"
 elif [ ! -w /dev/kvm ]; then why="no /dev/kvm"
