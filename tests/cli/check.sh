@@ -111,7 +111,7 @@ if [ "$(id -u)" != 0 ]; then live_why="not root"
 elif [ ! -e /sys/kernel/btf/vmlinux ]; then live_why="no BPF"
 fi
 if [ -n "$live_why" ]; then
-	for t in live_duration_tap live_require_unavailable live_workload_status live_workload_time_limit live_workload_not_found; do
+	for t in live_duration_tap live_require_unavailable live_workload_status live_workload_time_limit live_no_privilege_is_unsupported live_workload_not_found; do
 		skip $t "$live_why"
 	done
 	finish
@@ -164,6 +164,18 @@ if expect_rc $t 1 $rc; then
 	if [ $took -le 10 ] && grep -q '^# workload: signal 15$' "$TMP/tl.tap" && grep -q '^not ok [0-9]* - workload$' "$TMP/tl.tap"; then
 		pass $t
 	else fail $t "took ${took}s: $(cat "$TMP/tl.tap")"; fi
+fi
+
+t=live_no_privilege_is_unsupported
+if ! command -v setpriv >/dev/null; then
+	skip $t "no setpriv"
+else
+	setpriv --bounding-set=-all "$NQ" check --duration 1 --junit "$TMP/np.xml" >"$TMP/np.tap" 2>"$TMP/np.err"; rc=$?
+	if expect_rc $t 4 $rc; then
+		if grep -q '^1\.\.0 # SKIP loading BPF failed' "$TMP/np.tap" && tap_valid "$TMP/np.tap" && junit_check "$TMP/np.xml" 1 0 1; then
+			pass $t
+		else fail $t "$(cat "$TMP/np.tap" "$TMP/np.err")"; fi
+	fi
 fi
 
 t=live_workload_not_found
