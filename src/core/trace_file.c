@@ -87,6 +87,8 @@ static int w_put(struct nq_trace_writer *w, const void *p, size_t len)
 /* Writes the open block, and pushes it to the kernel: a killed recorder loses one block at most. */
 static int flush_block(struct nq_trace_writer *w)
 {
+	size_t len = NQ_BLK_HDR_LEN + w->blk_len;
+
 	if (!w->blk_records)
 		return w->err ? -1 : 0;
 	nq_put32(w->buf, NQ_BLK_MAGIC);
@@ -97,7 +99,7 @@ static int flush_block(struct nq_trace_writer *w)
 	w->blocks++;
 	w->blk_len = 0;
 	w->blk_records = 0;
-	if (w_put(w, w->buf, NQ_BLK_HDR_LEN + (size_t)nq_le32(w->buf + 4)))
+	if (w_put(w, w->buf, len))
 		return -1;
 	if (fflush(w->f)) {
 		w->err = errno ? errno : EIO;
