@@ -11,21 +11,12 @@
 #ifndef NESTIRQ_ABI_H
 #define NESTIRQ_ABI_H
 
-#if defined(__bpf__) || defined(NQ_ABI_LINUX_TYPES)
 /*
- * BPF side: the kernel UAPI __u8.. types come from <linux/types.h>.  So do
- * userspace files that also include libbpf (which pulls <linux/types.h> in):
- * they define NQ_ABI_LINUX_TYPES first.  The widths are the same.
+ * The kernel UAPI types, on both sides: BPF programs and every userspace
+ * file (glibc and libbpf headers pull <linux/types.h> in anyway, so a local
+ * typedef would clash).  Print them with %llu/%llx and a cast.
  */
 #include <linux/types.h>
-#else
-#include <stdint.h>
-typedef uint8_t __u8;
-typedef uint16_t __u16;
-typedef uint32_t __u32;
-typedef uint64_t __u64;
-typedef int32_t __s32;
-#endif
 
 #define NQ_ABI_VERSION 1
 #define NQ_EVENT_SIZE  64

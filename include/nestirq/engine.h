@@ -38,9 +38,9 @@ int nq_violation_from_name(const char *name);
 
 struct nq_violation {
 	enum nq_violation_kind kind;
-	__u32 tgid;
-	__u32 vcpu_id;
-	__u64 ts_ns; /* of the event that completed the proof */
+	uint32_t tgid;
+	uint32_t vcpu_id;
+	uint64_t ts_ns; /* of the event that completed the proof */
 	char message[NQ_VIOLATION_MSG];
 	unsigned int n_evidence;
 	struct nq_event evidence[NQ_EVIDENCE_MAX];

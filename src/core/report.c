@@ -25,8 +25,9 @@ static const char *vcpu_str(uint32_t vcpu, char *buf, size_t len)
 int nq_format_event(const struct nq_event *ev, char *buf, size_t len)
 {
 	char vb[16];
+	uint64_t ts = ev->h.ts_ns;
 	int n = snprintf(buf, len, "%" PRIu64 ".%09" PRIu64 " vm=%u tid=%u vcpu=%s cpu=%u %s",
-			 ev->h.ts_ns / NS_PER_SEC, ev->h.ts_ns % NS_PER_SEC, ev->h.tgid, ev->h.tid,
+			 ts / NS_PER_SEC, ts % NS_PER_SEC, ev->h.tgid, ev->h.tid,
 			 vcpu_str(ev->h.vcpu_id, vb, sizeof(vb)), ev->h.cpu,
 			 nq_kind_name(ev->h.kind));
 	size_t off = n < 0 ? 0 : (size_t)n < len ? (size_t)n : len;
@@ -56,11 +57,11 @@ int nq_format_event(const struct nq_event *ev, char *buf, size_t len)
 		break;
 	case NQ_EV_HW_NESTED_VMEXIT:
 		n = snprintf(p, left, " reason=%u intr_info=0x%08x qual=0x%" PRIx64,
-			     ev->hw_exit.reason, ev->hw_exit.intr_info, ev->hw_exit.info1);
+			     ev->hw_exit.reason, ev->hw_exit.intr_info, (uint64_t)ev->hw_exit.info1);
 		break;
 	case NQ_EV_VMEXIT_INJECT:
 		n = snprintf(p, left, " exit_code=0x%" PRIx64 " exit_int_info=0x%08x",
-			     ev->inject.exit_code, ev->inject.exit_int_info);
+			     (uint64_t)ev->inject.exit_code, ev->inject.exit_int_info);
 		break;
 	case NQ_EV_SVI_UPDATE:
 		n = snprintf(p, left, " max_isr=%d vmcs=%s %s%s", ev->svi.max_isr,
@@ -76,7 +77,7 @@ int nq_format_event(const struct nq_event *ev, char *buf, size_t len)
 			     ev->pi.posted_intr_nv, ev->pi.pi_enabled, ev->pi.pi_pending);
 		break;
 	case NQ_EV_LOST:
-		n = snprintf(p, left, " count=%" PRIu64, ev->lost.count);
+		n = snprintf(p, left, " count=%" PRIu64, (uint64_t)ev->lost.count);
 		break;
 	default:
 		n = 0;
