@@ -60,10 +60,9 @@ esac
 for p in nested enable_apicv ept npt nrips avic vgif; do
 	[ -e /sys/module/$P/parameters/$p ] && echo "NQ_E2E_PARAM $P.$p=$(cat /sys/module/$P/parameters/$p)"
 done
-for s in kvm_apic_ack_interrupt kvm_get_apic_interrupt kvm_apic_has_interrupt vmx_check_nested_events \
-	svm_check_nested_events nested_vmx_vmexit vmx_hwapic_isr_update vmx_vcpu_load_vmcs; do
-	echo "NQ_E2E_KSYM $s $(awk -v s="$s" '$3 == s' /proc/kallsyms | wc -l)"
-done
+awk 'BEGIN { n = split("kvm_apic_ack_interrupt kvm_get_apic_interrupt kvm_apic_has_interrupt vmx_check_nested_events svm_check_nested_events nested_vmx_vmexit vmx_hwapic_isr_update vmx_vcpu_load_vmcs", w, " "); for (i = 1; i <= n; i++) c[w[i]] = 0 }
+	$3 in c { c[$3]++ }
+	END { for (i = 1; i <= n; i++) print "NQ_E2E_KSYM " w[i] " " c[w[i]] }' /proc/kallsyms
 ls /sys/kernel/btf | tr '\n' ' ' | sed 's/^/NQ_E2E_BTF /'
 echo
 

@@ -38,6 +38,7 @@ bash "$E2E_DIR/mkinitramfs.sh" "$series" "$out/initrd.cpio" >>"$out/fetch.log" 2
 
 apicv=0
 [ "$emu" = bochs3 ] && apicv=1
+apicv=${E2E_APICV:-$apicv}
 cmdline="console=ttyS0,115200 panic=-1 loglevel=4 nq.apicv=$apicv nq.rounds=$rounds"
 t0=$(date +%s)
 case $emu in
@@ -85,7 +86,7 @@ display_library: $display
 com1: enabled=1, mode=file, dev=$out/serial.log
 log: $out/bochs.log
 panic: action=fatal
-error: action=ignore
+error: action=${E2E_BOCHS_ERROR:-ignore}
 info: action=ignore
 debug: action=ignore
 clock: sync=none, time0=local
@@ -108,7 +109,7 @@ t1=$(date +%s)
 echo "$((t1 - t0))" >"$out/boot_seconds"
 tr -d '\r' <"$out/serial.log" >"$out/serial.txt" 2>/dev/null
 e2e_log "$name: emulator exit $rc after $((t1 - t0)) s"
-[ "$rc" = 137 ] && fail_with_log "$name" "the emulator did not finish within ${T}s (killed)"
+[ "$rc" = 137 ] && fail_with_log "$name" "the emulator was killed after $((t1 - t0)) s (limit ${T} s)"
 grep -q '^NQ_E2E_BEGIN' "$out/serial.txt" || fail_with_log "$name" "the guest never reached /init (emulator exit $rc)"
 grep -q '^NQ_E2E_END' "$out/serial.txt" || fail_with_log "$name" "the guest did not finish (emulator exit $rc)"
 if ! grep -q '^NQ_E2E_END status=ok' "$out/serial.txt"; then
