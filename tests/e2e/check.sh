@@ -114,6 +114,8 @@ tmp=$d/check.tmp
 jq -r --arg flow "$want_flow" '
   .bad[] as $b | "BAD \($b)"' "$d/checks.json" >"$tmp"
 jq -r --arg flow "$want_flow" '
+  def hex: if type == "number" then . else ltrimstr("0x") | ascii_downcase | explode
+    | reduce .[] as $c (0; . * 16 + (if $c >= 97 then $c - 87 else $c - 48 end)) end;
   .checks[] | select((.injects | length) > 0 or .svm_intr > 0) |
   (.injects[0]) as $inj |
   if .svm_intr > 0 then
@@ -124,7 +126,7 @@ jq -r --arg flow "$want_flow" '
     elif .i_peek > .i_inject then "BAD peek after the exit"
     else "SVMEXIT \(.decision)" end
   elif $inj.exit_code == 1 then
-    ($inj.exit_int_info | tonumber) as $info |
+    ($inj.exit_int_info | hex) as $info |
     if ($info / 2147483648 | floor) == 1 then
       ($info % 256) as $v |
       if (.acks | length) != 1 then "BAD ack-on-exit exit of vector \($v) with \(.acks | length) acks in its check"
@@ -141,7 +143,7 @@ jq -r --arg flow "$want_flow" '
       else "NOACKEXIT \(.decision)" end
     end
   else empty end
-' "$d/checks.json" >>"$tmp"
+' "$d/checks.json" >>"$tmp" || echo "BAD jq failed on the checks" >>"$tmp"
 
 nbad=$(grep -c '^BAD' "$tmp")
 if [ "$nbad" -eq 0 ]; then

@@ -6,7 +6,8 @@
 #   ... NQ_E2E_TRACE_BEGIN <base64 of the gzipped trace> NQ_E2E_TRACE_END
 #   ... NQ_E2E_END status=<ok|error> reason=<...>
 # Kernel command line parameters: nq.apicv=0|1 (kvm_intel enable_apicv),
-# nq.rounds=N (workload rounds), nq.wltimeout=SECONDS, nq.tail=SECONDS
+# nq.rounds=N (workload rounds), nq.wltimeout=SECONDS, nq.steptimeout=SECONDS
+# (per workload step), nq.tail=SECONDS
 # (sleep before power-off so the emulated UART drains).
 export PATH=/bin:/sbin
 mount -t proc proc /proc
@@ -26,6 +27,9 @@ APICV=$(arg apicv 1)
 ROUNDS=$(arg rounds 1)
 WLTIMEOUT=$(arg wltimeout 600)
 TAIL=$(arg tail 3)
+NQ_STEP_TIMEOUT=$(arg steptimeout 60)
+export NQ_STEP_TIMEOUT
+[ "$(arg verbose 0)" = 1 ] && export NQ_VERBOSE=1
 up() { cut -d' ' -f1 /proc/uptime; }
 
 finish() {
@@ -74,8 +78,14 @@ nestirq doctor --json 2>&1
 echo "NQ_E2E_DOCTOR_JSON_END rc=$?"
 
 echo "NQ_E2E_RECORD_START uptime=$(up)"
-nestirq record -o /tmp/t.bin >/tmp/record.out 2>&1 &
-REC=$!
+: >/tmp/record.out
+if [ "$(arg record 1)" = 1 ]; then
+	nestirq record -o /tmp/t.bin >/tmp/record.out 2>&1 &
+	REC=$!
+else
+	echo "tracing: off (nq.record=0)" >/tmp/record.out
+	REC=999999
+fi
 # Wait until the recorder says it attached ("tracing: ..."), 120 s at most.
 i=0
 while ! grep -q 'tracing:' /tmp/record.out && [ $i -lt 1200 ] && kill -0 $REC 2>/dev/null; do

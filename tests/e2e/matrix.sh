@@ -11,7 +11,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 runs=("$@")
-[ ${#runs[@]} -gt 0 ] || runs=(qemu-6.1 qemu-6.12 bochs-6.1 bochs-6.12 bochs3-6.1 bochs3-6.12)
+[ ${#runs[@]} -gt 0 ] || runs=(qemu-6.1 qemu-6.12 bochs3-6.1 bochs3-6.12 bochs3apicv-6.1 bochs3apicv-6.12 bochs-6.1 bochs-6.12)
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: e2e: needs root (apt-get install of the emulators)"
 	echo "0 passed, 0 failed, 1 skipped"

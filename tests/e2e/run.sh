@@ -3,7 +3,8 @@
 #   EMULATOR: qemu   QEMU TCG -cpu max (nSVM, kvm_amd)
 #             bochs  Debian 12's Bochs 2.7, corei7_haswell_4770 (nVMX, no APICv)
 #             bochs3 Bochs 3.0 from trixie's source with the PI-descriptor fix,
-#                    corei7_skylake_x (nVMX with APICv)
+#                    corei7_skylake_x, kvm_intel enable_apicv=0 (nVMX)
+#             bochs3apicv  the same with enable_apicv=1 (APICv: real SVI writes)
 #   SERIES:   6.1 (bookworm) | 6.12 (bookworm-backports)
 # Boots the kernel with the e2e initramfs, runs doctor, record + workload in
 # the guest, brings back the trace over the serial console and checks it
@@ -33,13 +34,13 @@ fail_with_log() { # name reason
 
 bash "$E2E_DIR/fetch.sh" kernel "$series" >"$out/fetch.log" 2>&1 || { cat "$out/fetch.log"; echo "FAIL: $name: fetch kernel $series"; exit 1; }
 bash "$E2E_DIR/fetch.sh" workloads >>"$out/fetch.log" 2>&1 || { cat "$out/fetch.log"; echo "FAIL: $name: build workloads"; exit 1; }
-[ "$emu" = bochs3 ] && { bash "$E2E_DIR/fetch.sh" bochs3 >>"$out/fetch.log" 2>&1 || { tail -30 "$out/fetch.log"; echo "FAIL: $name: build bochs 3.0"; exit 1; }; }
+case $emu in bochs3*) bash "$E2E_DIR/fetch.sh" bochs3 >>"$out/fetch.log" 2>&1 || { tail -30 "$out/fetch.log"; echo "FAIL: $name: build bochs 3.0"; exit 1; } ;; esac
 bash "$E2E_DIR/mkinitramfs.sh" "$series" "$out/initrd.cpio" >>"$out/fetch.log" 2>&1 || { cat "$out/fetch.log"; echo "FAIL: $name: initramfs"; exit 1; }
 
 apicv=0
-[ "$emu" = bochs3 ] && apicv=1
+[ "$emu" = bochs3apicv ] && apicv=1
 apicv=${E2E_APICV:-$apicv}
-cmdline="console=ttyS0,115200 panic=-1 loglevel=4 nq.apicv=$apicv nq.rounds=$rounds"
+cmdline="console=ttyS0,115200 panic=-1 loglevel=4 nq.apicv=$apicv nq.rounds=$rounds ${E2E_CMDLINE:-}"
 t0=$(date +%s)
 case $emu in
 qemu)
@@ -49,7 +50,7 @@ qemu)
 		-initrd "$out/initrd.cpio" -append "$cmdline quiet nq.tail=0" </dev/null >"$out/emu.log" 2>&1
 	rc=$?
 	;;
-bochs | bochs3)
+bochs | bochs3 | bochs3apicv)
 	T=${E2E_TIMEOUT:-900}
 	iso=$out/iso
 	mkdir -p "$iso/isolinux"

@@ -53,6 +53,13 @@ static void l1_code(struct vmx_pages *vmx)
 	GUEST_ASSERT(!vmwrite(PIN_BASED_VM_EXEC_CONTROL,
 			      vmreadz(PIN_BASED_VM_EXEC_CONTROL) | PIN_BASED_EXT_INTR_MASK));
 	l1_set_ack(ack);
+	/*
+	 * L2 runs with RFLAGS.IF=1.  With external-interrupt exiting its IF
+	 * does not matter architecturally, but Bochs does not deliver the
+	 * host's (L0's) interrupts as VM-exits while the guest has IF=0, so
+	 * an L2 spinning with IF=0 freezes L0 (see docs/e2e.md).
+	 */
+	GUEST_ASSERT(!vmwrite(GUEST_RFLAGS, 0x202));
 
 	GUEST_ASSERT(!vmlaunch());
 	for (;;) {

@@ -140,6 +140,15 @@ static uint32_t nq_total(volatile uint32_t *a)
 		}                                                                                  \
 	} while (0)
 
+static int nq_verbose;
+#define NQ_STEP(...)                                                                               \
+	do {                                                                                       \
+		if (nq_verbose) {                                                                  \
+			printf("NQ_WORKLOAD_STEP " __VA_ARGS__);                                   \
+			fflush(stdout);                                                            \
+		}                                                                                  \
+	} while (0)
+
 static void nq_wait_l2(void)
 {
 	uint64_t b = hs->l2_beats;
@@ -159,6 +168,7 @@ static void nq_msi(uint8_t vector)
 static void nq_fire(const uint8_t *v, int n)
 {
 	nq_wait_l2();
+	NQ_STEP("fire %#x%s (beats %lu)\n", v[0], n > 1 ? " + more" : "", (unsigned long)hs->l2_beats);
 	for (int i = 0; i < n; i++)
 		nq_msi(v[i]);
 	NQ_WAIT(nq_total(hs->seen) == nq_total(hs->sent), "L1 to take the interrupts");
@@ -168,6 +178,7 @@ static void nq_fire(const uint8_t *v, int n)
 static void nq_set_mode(int ack)
 {
 	uint32_t e = hs->epoch;
+	NQ_STEP("mode ack=%d (epoch %u)\n", ack, e);
 	hs->want_ack = ack;
 	__sync_synchronize();
 	hs->stop = 1;
@@ -205,7 +216,9 @@ static const uint8_t nq_pairs[][2] = {{0x41, 0x92}, {0xa1, 0x61}};
 
 static void nq_run_plan(int have_ack_mode, int rounds)
 {
+	NQ_STEP("waiting for L2\n");
 	nq_wait_l2();
+	NQ_STEP("L2 runs\n");
 	for (int r = 0; r < rounds; r++) {
 		for (int ack = have_ack_mode; ack >= 0; ack--) {
 			if (have_ack_mode)
@@ -237,6 +250,7 @@ static void nq_host_main(int argc, char **argv, void *l1_code, vm_vaddr_t (*allo
 	const char *e = getenv("NQ_STEP_TIMEOUT");
 	if (e)
 		nq_step_timeout = atof(e);
+	nq_verbose = getenv("NQ_VERBOSE") != NULL;
 	if (argc > 1)
 		rounds = atoi(argv[1]);
 	if (rounds < 1)
