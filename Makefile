@@ -118,7 +118,7 @@ bench: $(BENCH_BINS) all
 demo: all
 	-$(Q)$(BUILD)/nestirq replay tests/scenarios/demo.jsonl
 
-run: all
+run: all $(BUILD)/tests/live/kvm_msi
 	$(Q)BUILD=$(BUILD) bash scripts/run-main.sh
 
 # End-to-end on real KVM under QEMU TCG (nSVM) and Bochs (nVMX); E2E="qemu-6.12 ..." picks runs.

@@ -19,7 +19,16 @@ fi
 if [ "$(id -u)" -eq 0 ] && [ "$doctor_rc" -eq 4 ]; then
 	echo
 	echo "== nestirq watch, 5s, with the probes this kernel has =="
-	"$NQ" watch --duration 5s
+	"$NQ" watch --duration 5s --interval 1s &
+	watch_pid=$!
+	msi=$BUILD/tests/live/kvm_msi
+	if [ -c /dev/kvm ] && [ -x "$msi" ]; then
+		# Something to see: a throwaway VM (in-kernel irqchip, 2 vCPUs)
+		# takes 1000 MSIs, each a real kvm_apic_accept_irq.
+		sleep 1
+		echo go | "$msi" serve 2 1000 >/dev/null
+	fi
+	wait "$watch_pid"
 fi
 
 echo
