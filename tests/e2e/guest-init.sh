@@ -7,7 +7,8 @@
 #   ... NQ_E2E_END status=<ok|error> reason=<...>
 # Kernel command line parameters: nq.apicv=0|1 (kvm_intel enable_apicv),
 # nq.rounds=N (workload rounds), nq.wltimeout=SECONDS, nq.steptimeout=SECONDS
-# (per workload step), nq.tail=SECONDS
+# (per workload step), nq.wlmode=ackonly (VMX: skip the no-ack-on-exit
+# part), nq.record=0 (no nestirq), nq.verbose=1, nq.tail=SECONDS
 # (sleep before power-off so the emulated UART drains).
 export PATH=/bin:/sbin
 mount -t proc proc /proc
@@ -94,7 +95,7 @@ while ! grep -q 'tracing:' /tmp/record.out && [ $i -lt 1200 ] && kill -0 $REC 2>
 done
 sleep 1
 echo "NQ_E2E_WORKLOAD_BEGIN uptime=$(up)"
-timeout "$WLTIMEOUT" $WL "$ROUNDS" 2>&1
+timeout "$WLTIMEOUT" $WL "$ROUNDS" $(arg wlmode "") 2>&1
 WRC=$?
 echo "NQ_E2E_WORKLOAD_END rc=$WRC uptime=$(up)"
 sleep 1

@@ -37,10 +37,12 @@ bash "$E2E_DIR/fetch.sh" workloads >>"$out/fetch.log" 2>&1 || { cat "$out/fetch.
 case $emu in bochs3*) bash "$E2E_DIR/fetch.sh" bochs3 >>"$out/fetch.log" 2>&1 || { tail -30 "$out/fetch.log"; echo "FAIL: $name: build bochs 3.0"; exit 1; } ;; esac
 bash "$E2E_DIR/mkinitramfs.sh" "$series" "$out/initrd.cpio" >>"$out/fetch.log" 2>&1 || { cat "$out/fetch.log"; echo "FAIL: $name: initramfs"; exit 1; }
 
-apicv=0
-[ "$emu" = bochs3apicv ] && apicv=1
+apicv=0 wlmode=""
+# Under Bochs 3.0 with APICv, L1 taking the IRQ itself after an exit without
+# ack-on-exit gets vector 0 (docs/e2e.md): run the ack-on-exit part only.
+[ "$emu" = bochs3apicv ] && apicv=1 wlmode="nq.wlmode=ackonly"
 apicv=${E2E_APICV:-$apicv}
-cmdline="console=ttyS0,115200 panic=-1 loglevel=4 nq.apicv=$apicv nq.rounds=$rounds ${E2E_CMDLINE:-}"
+cmdline="console=ttyS0,115200 panic=-1 loglevel=4 nq.apicv=$apicv nq.rounds=$rounds $wlmode ${E2E_CMDLINE:-}"
 t0=$(date +%s)
 case $emu in
 qemu)
@@ -117,6 +119,7 @@ if ! grep -q '^NQ_E2E_END status=ok' "$out/serial.txt"; then
 	fail_with_log "$name" "guest: $(grep '^NQ_E2E_END' "$out/serial.txt")"
 fi
 echo "PASS: $name: boot, KVM nested=1, workload and record in the guest ($((t1 - t0)) s)"
+[ -n "$wlmode" ] && echo "SKIP: $name: VMX exits without ack-on-exit under APICv (L1 gets vector 0 under Bochs 3.0; see docs/e2e.md)"
 
 # Pieces of the guest log.
 sect() { sed -n "/^NQ_E2E_$1_BEGIN/,/^NQ_E2E_$1_END/p" "$out/serial.txt" | sed '1d;$d'; }

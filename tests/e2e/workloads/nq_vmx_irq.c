@@ -8,7 +8,7 @@
  *    external-interrupt type); L1 checks it is one the host sent and EOIs;
  *  - without it the exit information carries no vector; L1 takes the
  *    interrupt through its IDT (sti; nop; cli) and EOIs there.
- * Usage: nq_vmx_irq [ROUNDS]   (env NQ_STEP_TIMEOUT: seconds per step)
+ * Usage: nq_vmx_irq [ROUNDS [ackonly]]   (env NQ_STEP_TIMEOUT: seconds per step)
  */
 #include "test_util.h"
 #include "kvm_util.h"

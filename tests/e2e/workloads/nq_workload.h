@@ -214,13 +214,15 @@ static void nq_report(const char *isa)
 static const uint8_t nq_singles[] = {0x31, 0x52, 0xe3, 0x74};
 static const uint8_t nq_pairs[][2] = {{0x41, 0x92}, {0xa1, 0x61}};
 
+/* have_ack_mode: 1 both VMX modes, 2 only ack-on-exit, 0 none (SVM). */
 static void nq_run_plan(int have_ack_mode, int rounds)
 {
+	int lowest = have_ack_mode == 2 ? 1 : 0;
 	NQ_STEP("waiting for L2\n");
 	nq_wait_l2();
 	NQ_STEP("L2 runs\n");
 	for (int r = 0; r < rounds; r++) {
-		for (int ack = have_ack_mode; ack >= 0; ack--) {
+		for (int ack = have_ack_mode ? 1 : 0; ack >= lowest; ack--) {
 			if (have_ack_mode)
 				nq_set_mode(ack);
 			for (unsigned i = 0; i < sizeof(nq_singles); i++)
@@ -255,6 +257,8 @@ static void nq_host_main(int argc, char **argv, void *l1_code, vm_vaddr_t (*allo
 		rounds = atoi(argv[1]);
 	if (rounds < 1)
 		rounds = 1;
+	if (argc > 2 && !strcmp(argv[2], "ackonly") && have_ack_mode)
+		have_ack_mode = 2;
 
 	nq_vm = vm_create_with_one_vcpu(&nq_vcpu, l1_code);
 	vm_init_descriptor_tables(nq_vm);
