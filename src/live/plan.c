@@ -233,7 +233,16 @@ static void plan_tracepoint(struct nq_plan *p, const struct nq_sysinfo *si, enum
 	}
 	snprintf(path, sizeof(path), "%s/events/kvm/%s", tracefs_root(), nq_tp_names[tp]);
 	if (mode == NQ_TPM_AUTO) {
-		if (si->tracefs && si->btf_tp[tp])
+		/*
+		 * kvm_apic_accept_irq fires for every interrupt the host injects:
+		 * its raw tracepoint skips filling the perf record (~200 ns per
+		 * event here) and its TP_PROTO arguments (apicid, dm, tm, vec)
+		 * never moved.  The rare nested-exit events keep the record,
+		 * read through CO-RE or tracefs offsets.
+		 */
+		if (tp == NQ_TP_ACCEPT)
+			mode = NQ_TPM_RAW;
+		else if (si->tracefs && si->btf_tp[tp])
 			mode = NQ_TPM_CORE;
 		else if (si->tracefs && !nq_tracefs_format(tp, &f, err, sizeof(err)))
 			mode = NQ_TPM_FORMAT;
