@@ -40,6 +40,7 @@ struct nq_sysinfo {
 	bool btf_vcpu_vmx;	    /* BTF: struct vcpu_vmx with loaded_vmcs */
 	uint32_t hf_guest_mask;	    /* HF_GUEST_MASK: 1 << 5 before ~6.3, 1 << 0 since */
 	bool btf_tp[4];		    /* BTF: trace_event_raw_<tp> for NQ_TP_* */
+	bool tp_exists[4];	    /* tracefs events/kvm/<tp> for NQ_TP_* */
 	char flow[32];		    /* "<=6.11", "6.12+", "6.14+", "unknown" */
 	char isa[16];		    /* "vmx", "svm", "none" */
 	char isa_desc[96];
@@ -49,6 +50,8 @@ struct nq_sysinfo {
 void nq_sysinfo_probe(struct nq_sysinfo *si);
 /* Is `sym` in /proc/kallsyms (exact name, any module)?  Cached per call of probe. */
 bool nq_ksym_exists(const char *sym);
+/* Replace the kallsyms facts (NULL-terminated list); for tests of the plan. */
+void nq_ksym_set(const char *const *present);
 /* "<mod>" for a function we probe, for the "module not loaded" reason. */
 const char *nq_ksym_module(const char *sym);
 

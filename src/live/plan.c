@@ -218,7 +218,7 @@ static void plan_tracepoint(struct nq_plan *p, const struct nq_sysinfo *si, enum
 			    enum nq_point_id id, enum nq_tp_mode force)
 {
 	struct nq_point *pt = &p->pt[id];
-	char path[256], err[256], variant[64];
+	char err[256], variant[64];
 	enum nq_tp_mode mode = force;
 	struct nq_fmt f;
 
@@ -231,7 +231,6 @@ static void plan_tracepoint(struct nq_plan *p, const struct nq_sysinfo *si, enum
 		set(pt, NQ_PS_UNAVAILABLE, variant, "module kvm not loaded");
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/events/kvm/%s", tracefs_root(), nq_tp_names[tp]);
 	if (mode == NQ_TPM_AUTO) {
 		/*
 		 * kvm_apic_accept_irq fires for every interrupt the host injects:
@@ -253,7 +252,7 @@ static void plan_tracepoint(struct nq_plan *p, const struct nq_sysinfo *si, enum
 		set(pt, NQ_PS_UNAVAILABLE, variant, "tracefs not mounted and cannot be mounted");
 		return;
 	}
-	if (mode != NQ_TPM_RAW && access(path, F_OK)) {
+	if (mode != NQ_TPM_RAW && !si->tp_exists[tp]) {
 		snprintf(err, sizeof(err), "tracepoint kvm:%s absent", nq_tp_names[tp]);
 		set(pt, NQ_PS_UNAVAILABLE, variant, err);
 		return;

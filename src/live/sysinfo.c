@@ -35,6 +35,15 @@ const char *const nq_tp_names[NQ_TP__MAX] = {
 	[NQ_TP_SVM_INTR] = "kvm_nested_intr_vmexit",
 };
 
+void nq_ksym_set(const char *const *present)
+{
+	memset(ksym_found, 0, sizeof(ksym_found));
+	for (; present && *present; present++)
+		for (size_t i = 0; i < NKSYMS; i++)
+			if (!strcmp(ksyms[i], *present))
+				ksym_found[i] = true;
+}
+
 bool nq_ksym_exists(const char *sym)
 {
 	for (size_t i = 0; i < NKSYMS; i++)
@@ -314,6 +323,15 @@ void nq_sysinfo_probe(struct nq_sysinfo *si)
 	si->kprobes = path_exists("/sys/bus/event_source/devices/kprobe/type") ||
 		      path_exists("/sys/kernel/tracing/kprobe_events") ||
 		      path_exists("/sys/kernel/debug/tracing/kprobe_events");
+	for (int tp = 0; tp < NQ_TP__MAX; tp++) {
+		char path[160];
+
+		snprintf(path, sizeof(path), "/sys/kernel/tracing/events/kvm/%s", nq_tp_names[tp]);
+		si->tp_exists[tp] = path_exists(path);
+		snprintf(path, sizeof(path), "/sys/kernel/debug/tracing/events/kvm/%s",
+			 nq_tp_names[tp]);
+		si->tp_exists[tp] |= path_exists(path);
+	}
 	si->mod_kvm = path_exists("/sys/module/kvm");
 	si->kvm_builtin = si->mod_kvm && !path_exists("/sys/module/kvm/initstate");
 	si->mod_kvm_intel = path_exists("/sys/module/kvm_intel");
