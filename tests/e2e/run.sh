@@ -14,6 +14,9 @@
 set -uo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# The whole run is one function: bash parses it before running it, so the
+# file can be edited while a run is going on.
+main() {
 emu=${1:?emulator}
 series=${2:?series}
 rounds=${3:-1}
@@ -26,7 +29,7 @@ K=$E2E_CACHE/k/$series
 fail_with_log() { # name reason
 	echo "FAIL: $1: $2"
 	echo "---- guest log ($out/serial.log), last 60 lines ----"
-	grep -av '^[A-Za-z0-9+/=]\{60,\}$' "$out/serial.log" 2>/dev/null | tr -d '\r' | tail -n 60
+	tr -d '\r' <"$out/serial.log" 2>/dev/null | grep -av '^[A-Za-z0-9+/=]\{60,\}$' | tail -n 60
 	echo "---- end of guest log ----"
 	[ -f "$out/emu.log" ] && { echo "---- emulator log (tail) ----"; tail -n 15 "$out/emu.log"; }
 	exit 1
@@ -131,3 +134,6 @@ if [ ! -s "$out/t.bin" ]; then
 	fail_with_log "$name" "no trace came back over the serial console"
 fi
 bash "$E2E_DIR/check.sh" "$out" "$emu" "$series"
+}
+main "$@"
+exit $?
