@@ -45,8 +45,11 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 LIVE_TEST_SRCS := $(sort $(wildcard tests/live/*.c))
 LIVE_TEST_BINS := $(patsubst tests/live/%.c,$(BUILD)/tests/live/%,$(LIVE_TEST_SRCS))
-BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_SRCS := $(filter-out %.bpf.c,$(sort $(wildcard bench/*.c)))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+# The benchmarks' own BPF programs (a bare counter to compare against).
+BENCH_BPF_SRCS := $(sort $(wildcard bench/*.bpf.c))
+BENCH_SKELS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.skel.h,$(BENCH_BPF_SRCS))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
@@ -93,10 +96,20 @@ $(BUILD)/tests/live/%: tests/live/%.c $(CORE_OBJS) $(LIVE_OBJS) $(BPF_SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(NQ_CFLAGS) -Itests/unit -o $@ $< $(CORE_OBJS) $(LIVE_OBJS) $(LIBS) $(CORE_LIBS)
 
-$(BUILD)/bench/%: bench/%.c $(CORE_OBJS)
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(BENCH_BINS): $(BENCH_SKELS)
+$(BUILD)/bench/%: bench/%.c $(CORE_OBJS) $(BENCH_SKELS)
 	$(call msg,BENCH-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -O2 -g $(NQ_CFLAGS) -o $@ $< $(CORE_OBJS) $(CORE_LIBS)
+	$(Q)$(CC) -O2 -g $(NQ_CFLAGS) -I$(BUILD)/bench -o $@ $< $(CORE_OBJS) $(LIBS) $(CORE_LIBS) -lpthread
 
 # libFuzzer targets: clang only.
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS)
