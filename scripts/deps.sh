@@ -12,6 +12,7 @@ pkgs=(
 	jq                                # CLI tests read nestirq's JSON output
 	libmicrohttpd-dev                 # nestirq serve's HTTP server
 	prometheus curl                   # serve tests: a real Prometheus, promtool, HTTP client
+	bpftrace                          # bench/storm.sh compares nestirq against it
 )
 
 missing=()
