@@ -84,7 +84,8 @@ jq -c --argjson pid "${pid:-0}" 'select(.kind != null and .vm == $pid)' "$d/t.js
 # Group the events into nested-event checks (check_enter .. check_exit) and
 # the acks outside a check (ordinary injections into L1).
 jq -s -c '
-  reduce .[] as $e ({cur: null, checks: [], out_acks: [], accepts: [], bad: []};
+  reduce .[] as $e ({cur: null, checks: [], out_acks: [], accepts: [], bad: [], all_svi: []};
+    (if $e.kind == "svi_update" then .all_svi += [$e] else . end) |
     if $e.kind == "irq_accept" then .accepts += [$e.vector]
     elif $e.kind == "check_enter" then
       (if .cur != null then .bad += ["check_enter inside a check"] else . end)
@@ -102,6 +103,7 @@ jq -s -c '
           decision: ([$c.ev[] | select(.kind == "peek" and .in_ack != true and .vector >= 0) | .vector][0]),
           injects: [$c.ev[] | select(.kind == "vmexit_inject")],
           acks: [$c.ev[] | select(.kind == "ack")],
+          svi: [$c.ev[] | select(.kind == "svi_update")],
           svm_intr: ([$c.ev[] | select(.kind == "svm_intr_exit")] | length),
           i_inject: ($k | index("vmexit_inject")),
           i_ack: ($k | index("ack")),
@@ -186,6 +188,27 @@ if [ "$out_acks" = "$wl_idt" ]; then
 	pass "counts: IDT-delivered vectors == acks outside nested checks, in order ($(wget idt_irqs))"
 else
 	fail "counts: acks outside checks [$out_acks] vs L1's IDT vectors [$wl_idt]"
+fi
+
+# ---- 4b. SVI (I1): only with APICv does KVM write L1's SVI ----
+apicv=$(sed -n 's/^NQ_E2E_PARAM kvm_intel.enable_apicv=//p' "$d/serial.txt" 2>/dev/null | head -n1)
+if [ "${isa:-}" = svm ]; then
+	echo "SKIP: $name: SVI not exercised (nSVM has no SVI)"
+elif [ "$apicv" != Y ]; then
+	echo "SKIP: $name: SVI not exercised (kvm_intel enable_apicv=${apicv:-?})"
+else
+	# Every ack-on-exit check must contain an L1-ISR SVI write, on vmcs01.
+	svi=$(jq -r '.checks[] | select(.acks | length > 0) | [.svi[] | select(.origin == "l1_isr")] |
+		if length == 0 then "NONE" else (map(.vmcs + ":" + .outcome) | join(",")) end' "$d/checks.json")
+	n_ok=$(echo "$svi" | grep -c '^01:written$')
+	n_acks=$(echo "$svi" | grep -c .)
+	all=$(jq -r '[.all_svi[] | select(.origin == "l1_isr")] | length' "$d/checks.json")
+	bad02=$(jq -r '[.all_svi[] | select(.origin == "l1_isr" and .vmcs == "02" and .outcome == "written")] | length' "$d/checks.json")
+	if [ "$n_acks" -gt 0 ] && [ "$n_ok" -eq "$n_acks" ] && [ "$bad02" -eq 0 ]; then
+		pass "SVI: every ack-on-exit ack wrote L1's SVI with vmcs01 loaded ($n_ok of $n_acks; $all L1-ISR SVI writes in all, none on vmcs02)"
+	else
+		fail "SVI: per ack-on-exit check [$(echo "$svi" | sort | uniq -c | tr '\n' ';')], L1-ISR writes on vmcs02: $bad02"
+	fi
 fi
 
 # ---- 5. replay ----
