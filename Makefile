@@ -138,6 +138,12 @@ run: all $(BUILD)/tests/live/kvm_msi
 e2e: all
 	$(Q)BUILD=$(BUILD) bash tests/e2e/matrix.sh $(E2E)
 
+# Mutant KVM kernels built from Debian's linux-source-6.12, each re-introducing
+# one real bug, under Bochs (docs/mutants.md); MUTANTS="v1_regression control" picks cases.
+.PHONY: mutants
+mutants: all
+	$(Q)BUILD=$(BUILD) bash tests/mutants/run.sh $(MUTANTS)
+
 deps:
 	$(Q)bash scripts/deps.sh
 
