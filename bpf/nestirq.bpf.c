@@ -26,6 +26,11 @@ const volatile __u32 filter_tgid = 0; /* 0: every process */
 const volatile __u32 hf_guest_mask = 1;
 const volatile __u64 wakeup_every = NQ_WAKEUP_EVENTS; /* records per CPU per wakeup */
 /*
+ * 1: nothing that pairs accepts with a check, peek or ack is attached, so an
+ * accept is only counted (per CPU, in .bss: accepts_counted) and not streamed.
+ */
+const volatile __u8 count_accepts = 0;
+/*
  * Record layouts from tracefs `format` for the tpf_* programs, indexed by
  * enum nq_fmt_tp and the slot enums of probes.h (plain arrays so that the
  * skeleton needs no extra type).  Size 0: the field is absent.
@@ -109,7 +114,8 @@ static __always_inline struct nq_event *ev_new(__u8 kind, __u64 pid_tgid)
  */
 #define NQ_BSS_CPUS 256
 
-__u64 produced[NQ_BSS_CPUS][8]; /* [cpu][0]; 64 bytes per CPU */
+__u64 produced[NQ_BSS_CPUS][8];	       /* [cpu][0]; 64 bytes per CPU */
+__u64 accepts_counted[NQ_BSS_CPUS][8]; /* [cpu][0]: with count_accepts */
 
 static __always_inline void ev_submit(struct nq_event *e)
 {
@@ -217,8 +223,17 @@ static __always_inline __u32 tid_vcpu_id(__u32 tid)
 
 static __always_inline int emit_accept(__u64 pid_tgid, __u32 apicid, __u16 dm, __u16 tm, __u8 vec)
 {
-	struct nq_event *e = ev_new(NQ_EV_IRQ_ACCEPT, pid_tgid);
+	struct nq_event *e;
 
+	/*
+	 * The hottest event: with nothing to pair it with, count it in place
+	 * (the program never nests on a CPU: a plain increment is exact).
+	 */
+	if (count_accepts) {
+		accepts_counted[bpf_get_smp_processor_id() & (NQ_BSS_CPUS - 1)][0]++;
+		return 0;
+	}
+	e = ev_new(NQ_EV_IRQ_ACCEPT, pid_tgid);
 	if (!e)
 		return 0;
 	/* KVM passes the target vcpu_id as "apicid". */

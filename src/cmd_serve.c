@@ -113,6 +113,13 @@ static void on_event(const struct nq_event *ev, void *ctx)
 	nq_engine_feed(s->engine, ev);
 }
 
+static void on_counted(unsigned int kind, uint64_t n, void *ctx)
+{
+	struct serve *s = ctx;
+
+	nq_engine_count(s->engine, kind, n);
+}
+
 static void static_info(struct serve *s, struct nq_metrics_snap *m)
 {
 	const struct nq_sysinfo *si = nq_live_sysinfo(s->live);
@@ -348,6 +355,8 @@ int cmd_serve(int argc, char **argv)
 	lo.cb = on_event;
 	lo.ctx = &s;
 	lo.quiet = true;
+	lo.count_accepts = true; /* accepts with nothing to pair them: counted in the kernel */
+	lo.on_counted = on_counted;
 	s.live = nq_live_open(&lo, err, sizeof(err));
 	if (!s.live) {
 		nq_log(LOG_ERR, "%s", err);

@@ -104,6 +104,13 @@ static void on_event(const struct nq_event *ev, void *ctx)
 	nq_engine_feed(w->engine, ev);
 }
 
+static void on_counted(unsigned int kind, uint64_t n, void *ctx)
+{
+	struct watch *w = ctx;
+
+	nq_engine_count(w->engine, kind, n);
+}
+
 static void tick(void *ctx, uint64_t elapsed_ms)
 {
 	struct watch *w = ctx;
@@ -237,6 +244,8 @@ int cmd_watch(int argc, char **argv)
 	o.cb = on_event;
 	o.ctx = &w;
 	o.quiet = true;
+	o.count_accepts = true; /* accepts with nothing to pair them: counted in the kernel */
+	o.on_counted = on_counted;
 	w.live = nq_live_open(&o, err, sizeof(err));
 	if (!w.live) {
 		fprintf(stderr, "nestirq watch: %s\n", err);

@@ -101,6 +101,11 @@ struct nq_engine *nq_engine_new(const struct nq_engine_config *cfg);
 void nq_engine_free(struct nq_engine *e);
 /* Consume one event. Never fails: anomalies are counted in the stats. */
 void nq_engine_feed(struct nq_engine *e, const struct nq_event *ev);
+/*
+ * n events of `kind` that the probes counted instead of delivering (live
+ * accepts with nothing to pair them with): only the counters move.
+ */
+void nq_engine_count(struct nq_engine *e, unsigned int kind, uint64_t n);
 /* Close open checks at the end of a stream (replay EOF, live shutdown). */
 void nq_engine_finish(struct nq_engine *e);
 const struct nq_stats *nq_engine_stats(const struct nq_engine *e);

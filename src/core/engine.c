@@ -586,6 +586,14 @@ void nq_engine_feed(struct nq_engine *e, const struct nq_event *ev)
 	}
 }
 
+void nq_engine_count(struct nq_engine *e, unsigned int kind, uint64_t n)
+{
+	if (kind == NQ_EV_NONE || kind >= NQ_EV__MAX || kind == NQ_EV_LOST)
+		return;
+	e->stats.events += n;
+	e->stats.by_kind[kind] += n;
+}
+
 static void close_open(struct vcpu_state *s, void *ctx)
 {
 	txn_close(ctx, s, false, 0);

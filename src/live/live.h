@@ -142,6 +142,13 @@ struct nq_live_opts {
 	enum nq_tp_mode tp_mode; /* NQ_TPM_AUTO unless a test forces one */
 	uint32_t wakeup_events;	 /* records per CPU per wakeup; 0: NQ_WAKEUP_EVENTS */
 	bool quiet;		 /* no libbpf warnings on stderr */
+	/*
+	 * Count accepts in the kernel instead of streaming them when the plan
+	 * attaches nothing that pairs them (check, peek, ack): watch and serve.
+	 * NESTIRQ_STREAM_ACCEPTS=1 overrides.  Counted accepts reach on_counted.
+	 */
+	bool count_accepts;
+	void (*on_counted)(unsigned int kind, uint64_t n, void *ctx);
 };
 
 struct nq_live;
@@ -164,6 +171,10 @@ uint64_t nq_live_drops(const struct nq_live *l);
 int nq_live_ncpus(const struct nq_live *l);
 uint64_t nq_live_drops_cpu(const struct nq_live *l, int cpu);
 uint64_t nq_live_events(const struct nq_live *l);
+/* Accepts counted in the kernel and not streamed (count_accepts), so far. */
+uint64_t nq_live_counted(const struct nq_live *l);
+/* Are accepts counted in the kernel right now? */
+bool nq_live_counting(const struct nq_live *l);
 /* Number of programs loaded (all of them pass the verifier). */
 int nq_live_nloaded(const struct nq_live *l);
 /* Number of programs in the BPF object. */

@@ -38,6 +38,10 @@ struct nq_live {
 	struct nq_pcpu *pcpu_buf;
 	uint64_t drops_total;
 	uint64_t events;
+	bool counting;		/* accepts counted in the kernel (count_accepts) */
+	uint64_t *counted_seen; /* per CPU, as last reported */
+	uint64_t counted_total;
+	uint32_t ringbuf_bytes;
 };
 
 volatile int nq_live_stop;
@@ -172,6 +176,9 @@ static void teardown(struct nq_live *l)
 	free(l->drops_seen);
 	free(l->drops_buf);
 	free(l->pcpu_buf);
+	free(l->counted_seen);
+	l->counted_seen = NULL;
+	l->counting = false;
 	l->drops_seen = l->drops_buf = NULL;
 	l->pcpu_buf = NULL;
 }
@@ -204,13 +211,34 @@ static int setup(struct nq_live *l, char *err, size_t errlen)
 	}
 	l->skel->rodata->filter_tgid = l->o.tgid;
 	l->skel->rodata->hf_guest_mask = l->si.hf_guest_mask;
+	l->ringbuf_bytes = NQ_RINGBUF_BYTES;
+	{
+		/* Benchmark override (to provoke drops): NESTIRQ_RINGBUF_BYTES, a power of two. */
+		const char *rb = getenv("NESTIRQ_RINGBUF_BYTES");
+		unsigned long v = rb ? strtoul(rb, NULL, 0) : 0;
+
+		if (v >= 4096 && v <= (1ul << 30) && !(v & (v - 1)) &&
+		    !bpf_map__set_max_entries(l->skel->maps.events, (__u32)v))
+			l->ringbuf_bytes = (uint32_t)v;
+	}
 	{
 		/* A power of two, at most an eighth of the ring's records. */
 		uint64_t w = l->o.wakeup_events ? l->o.wakeup_events : NQ_WAKEUP_EVENTS, p2 = 1;
 
-		while (p2 < w && p2 < NQ_RINGBUF_BYTES / 72 / 8)
+		while (p2 < w && p2 < l->ringbuf_bytes / 72 / 8)
 			p2 <<= 1;
 		l->skel->rodata->wakeup_every = p2;
+	}
+	{
+		/* Stream accepts only when something can pair them with a check or an ack. */
+		const char *st = getenv("NESTIRQ_STREAM_ACCEPTS");
+		bool pairs = p->pt[NQ_PT_CHECK_VMX].status == NQ_PS_READY ||
+			     p->pt[NQ_PT_CHECK_SVM].status == NQ_PS_READY ||
+			     p->pt[NQ_PT_PEEK].status == NQ_PS_READY ||
+			     p->pt[NQ_PT_ACK].status == NQ_PS_READY;
+
+		l->counting = l->o.count_accepts && !pairs && !(st && !strcmp(st, "1"));
+		l->skel->rodata->count_accepts = l->counting;
 	}
 	for (int tp = 0; tp < NQ_TP__MAX; tp++) {
 		char ferr[256];
@@ -267,8 +295,9 @@ static int setup(struct nq_live *l, char *err, size_t errlen)
 	l->drops_seen = calloc((size_t)l->ncpus, sizeof(uint64_t));
 	l->drops_buf = calloc((size_t)l->ncpus, sizeof(uint64_t));
 	l->pcpu_buf = calloc((size_t)l->ncpus, sizeof(struct nq_pcpu));
+	l->counted_seen = calloc((size_t)l->ncpus, sizeof(uint64_t));
 	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), on_sample, l, NULL);
-	if (!l->drops_seen || !l->drops_buf || !l->pcpu_buf || !l->rb) {
+	if (!l->drops_seen || !l->drops_buf || !l->pcpu_buf || !l->counted_seen || !l->rb) {
 		snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(errno));
 		return -1;
 	}
@@ -375,6 +404,29 @@ static void report_drops(struct nq_live *l)
 	}
 }
 
+/* Hand accepts counted in the kernel since the last call to on_counted. */
+static void report_counted(struct nq_live *l)
+{
+	uint64_t d = 0;
+
+	if (!l->counting || !l->skel->bss)
+		return;
+	for (int cpu = 0; cpu < l->ncpus && cpu < (int)(sizeof(l->skel->bss->accepts_counted) /
+							sizeof(l->skel->bss->accepts_counted[0]));
+	     cpu++) {
+		uint64_t now =
+			__atomic_load_n(&l->skel->bss->accepts_counted[cpu][0], __ATOMIC_RELAXED);
+
+		d += now - l->counted_seen[cpu];
+		l->counted_seen[cpu] = now;
+	}
+	if (!d)
+		return;
+	l->counted_total += d;
+	if (l->o.on_counted)
+		l->o.on_counted(NQ_EV_IRQ_ACCEPT, d, l->o.ctx);
+}
+
 int nq_live_poll(struct nq_live *l, int timeout_ms)
 {
 	uint64_t before = l->events;
@@ -388,6 +440,7 @@ int nq_live_poll(struct nq_live *l, int timeout_ms)
 	/* Drain what the batched wakeups left behind. */
 	ring_buffer__consume(l->rb);
 	report_drops(l);
+	report_counted(l);
 	return (int)(l->events - before);
 }
 
@@ -407,6 +460,7 @@ int nq_live_check_modules(struct nq_live *l, char *msg, size_t msglen)
 	if (l->rb) {
 		ring_buffer__consume(l->rb);
 		report_drops(l);
+		report_counted(l);
 	}
 	teardown(l);
 	if (setup(l, err, sizeof(err))) {
@@ -463,6 +517,16 @@ uint64_t nq_live_drops_cpu(const struct nq_live *l, int cpu)
 uint64_t nq_live_events(const struct nq_live *l)
 {
 	return l->events;
+}
+
+uint64_t nq_live_counted(const struct nq_live *l)
+{
+	return l->counted_total;
+}
+
+bool nq_live_counting(const struct nq_live *l)
+{
+	return l->counting;
 }
 
 int nq_live_nloaded(const struct nq_live *l)
