@@ -12,7 +12,10 @@
  *       kvm:kvm_apic_accept_irq.  -r paces each thread to RATE MSIs/s
  *       (0: as fast as it can).  -w prints "ready PID" and waits for a line
  *       on stdin before firing.  Prints one line:
- *       "msis N seconds S rate R threads T" (R = N / S, all threads).
+ *       "msis N seconds S rate R threads T failed F cpu_ns_per_msi C"
+ *       (R = N / S over all threads; C = the firing threads' CPU time per
+ *       MSI, which includes every BPF program run in their context and is
+ *       not inflated when other processes take the CPUs away).
  *
  *   storm bare [raw|tp [PID]]
  *       Loads bench/bare_counter.bpf.c (raw_tp or classic tracepoint; only
@@ -59,20 +62,30 @@ struct worker {
 	struct tvm vm;
 	uint64_t quota; /* fixed count: this thread's share */
 	uint64_t fired, failed;
+	double cpu_s; /* this thread's CPU time while firing (user + system) */
 };
 
 static volatile int stop_firing;
 static pthread_barrier_t start_line;
 
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void *fire_thread(void *arg)
 {
 	struct worker *w = arg;
 	const struct fire_opts *o = w->o;
-	double t0, period = o->rate > 0 ? 1.0 / o->rate : 0;
+	double t0, c0, period = o->rate > 0 ? 1.0 / o->rate : 0;
 	uint64_t i = 0;
 
 	pthread_barrier_wait(&start_line);
 	t0 = now_s();
+	c0 = thread_cpu_s();
 	while (!stop_firing && (!o->count || i < w->quota)) {
 		/* Batches of 64 between clock and pacing checks. */
 		for (int b = 0; b < 64 && (!o->count || i < w->quota); b++, i++) {
@@ -94,6 +107,7 @@ static void *fire_thread(void *arg)
 		}
 	}
 	w->fired = i;
+	w->cpu_s = thread_cpu_s() - c0;
 	return NULL;
 }
 
@@ -103,7 +117,7 @@ static int fire(int argc, char **argv)
 	struct worker w[MAX_THREADS];
 	bool wait_line = false;
 	uint64_t total = 0, failed = 0;
-	double t0, dt;
+	double t0, dt, cpu = 0;
 	char err[256];
 	int c;
 
@@ -171,13 +185,14 @@ static int fire(int argc, char **argv)
 		pthread_join(w[t].th, NULL);
 		total += w[t].fired;
 		failed += w[t].failed;
+		cpu += w[t].cpu_s;
 	}
 	dt = now_s() - t0;
 	for (int t = 0; t < o.threads; t++)
 		tvm_close(&w[t].vm);
-	printf("msis %llu seconds %.4f rate %.0f threads %d failed %llu\n",
+	printf("msis %llu seconds %.4f rate %.0f threads %d failed %llu cpu_ns_per_msi %.1f\n",
 	       (unsigned long long)total, dt, (double)total / dt, o.threads,
-	       (unsigned long long)failed);
+	       (unsigned long long)failed, total ? cpu * 1e9 / (double)total : 0.0);
 	return failed ? 1 : 0;
 }
 
