@@ -21,7 +21,8 @@
  *       Loads bench/bare_counter.bpf.c (raw_tp or classic tracepoint; only
  *       process PID's events when given, like nestirq -p),
  *       prints "ready PID", counts until SIGINT or SIGTERM, then
- *       prints "bare events N vectors K".
+ *       prints "bare events N vectors K run_time_ns T run_cnt C" (T and C
+ *       from bpf_prog_info: non-zero while kernel.bpf_stats_enabled is 1).
  */
 #define NQ_ABI_LINUX_TYPES
 #include <errno.h>
@@ -209,6 +210,8 @@ static int bare(const char *mode, const char *pid)
 	struct bare_counter_bpf *s;
 	struct bpf_program *prog;
 	struct bpf_link *link;
+	struct bpf_prog_info info;
+	__u32 infolen = sizeof(info);
 	struct sigaction sa;
 	uint64_t total = 0;
 	int ncpu = libbpf_num_possible_cpus(), vectors = 0;
@@ -248,6 +251,9 @@ static int bare(const char *mode, const char *pid)
 	while (!bare_stop)
 		pause();
 	bpf_link__destroy(link);
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &infolen))
+		memset(&info, 0, sizeof(info));
 	vals = calloc((size_t)ncpu, sizeof(*vals));
 	for (__u32 v = 0; vals && v < 256; v++) {
 		uint64_t sum = 0;
@@ -260,7 +266,9 @@ static int bare(const char *mode, const char *pid)
 		vectors += sum != 0;
 	}
 	free(vals);
-	printf("bare events %llu vectors %d\n", (unsigned long long)total, vectors);
+	printf("bare events %llu vectors %d run_time_ns %llu run_cnt %llu\n",
+	       (unsigned long long)total, vectors, (unsigned long long)info.run_time_ns,
+	       (unsigned long long)info.run_cnt);
 	bare_counter_bpf__destroy(s);
 	return 0;
 }
