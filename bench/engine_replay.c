@@ -226,14 +226,15 @@ int main(int argc, char **argv)
 	double total = (double)n * (double)passes;
 	double mb = median(base, rounds), me = median(eng, rounds), mf = median(file, rounds);
 
-	printf("engine replay: %zu events x %zu passes, %d alternating rounds, medians\n", n,
-	       passes, rounds);
-	printf("%-34s %14s %10s %10s\n", "consumer", "events/s", "ns/event", "vs floor");
-	printf("%-34s %14.0f %10.2f %10s\n", "baseline (touch each event)", total / mb,
+	printf("== (e) engine replay: %zu events x %zu passes, %d alternating rounds, medians ==\n",
+	       n, passes, rounds);
+	printf("| %-34s | %12s | %9s | %9s |\n", "consumer", "events/s", "ns/event", "vs floor");
+	printf("|------------------------------------|--------------|-----------|-----------|\n");
+	printf("| %-34s | %12.0f | %9.2f | %9s |\n", "baseline (touch each event)", total / mb,
 	       mb * 1e9 / total, "1.00x");
-	printf("%-34s %14.0f %10.2f %9.2fx\n", "engine (in-memory events)", total / me,
+	printf("| %-34s | %12.0f | %9.2f | %8.2fx |\n", "engine (in-memory events)", total / me,
 	       me * 1e9 / total, me / mb);
-	printf("%-34s %14.0f %10.2f %9.2fx\n", "engine + binary trace file reader",
+	printf("| %-34s | %12.0f | %9.2f | %8.2fx |\n", "engine + binary trace file reader",
 	       (double)file_events / mf, mf * 1e9 / (double)file_events, mf / mb);
 	printf("pairs per engine pass: %llu (expected %zu)\n", (unsigned long long)pairs,
 	       (n / PER_EXIT) * passes);
