@@ -78,7 +78,7 @@ tracer_start() {
 	rm -f "$BTMP/tr.out" "$BTMP/tr.err" "$BTMP/serve.log"
 	case $cfg in
 	none) return 0 ;;
-	bare-raw | bare-tp)
+	bare-*)
 		"$STORM" bare "${cfg#bare-}" "$pid" >"$BTMP/tr.out" 2>"$BTMP/tr.err" &
 		TR_PID=$!
 		wait_for "$BTMP/tr.out" '^ready' $TR_PID ;;

@@ -4,17 +4,22 @@
 # on failure or Ctrl-C), p50 over rounds that alternate the configurations:
 #   bare-raw      the bare counter (bench/bare_counter.bpf.c): the floor,
 #                 including what the statistics themselves cost per run
+#   bare-ktime, bare-rb-discard, bare-rb-submit
+#                 the counter plus one piece of streaming each: a clock
+#                 read; a ring-buffer reserve + discard; a 64-byte record
+#                 reserved, filled (with the clock) and submitted, consumed
+#                 by a reader, i.e. the least any ring-buffer tracer pays
 #   serve         nestirq serve as it runs here (accepts counted in the kernel)
 #   serve-stream  every accept through the ring buffer (NESTIRQ_STREAM_ACCEPTS=1)
 # nestirq's figures come from its own /metrics (its programs, by name).
 #
-#   NQ_COST_ROUNDS (5)  NQ_COST_SECONDS (2)
+#   NQ_COST_ROUNDS (5)  NQ_COST_SECONDS (2)  NQ_COST_CONFIGS (all of the above)
 set -u
 cd "$(dirname "$0")/.." || exit 2
 . bench/lib.sh
 ROUNDS=${NQ_COST_ROUNDS:-5}
 SECONDS_=${NQ_COST_SECONDS:-2}
-CONFIGS="bare-raw serve serve-stream"
+CONFIGS=${NQ_COST_CONFIGS:-bare-raw bare-ktime bare-rb-discard bare-rb-submit serve serve-stream}
 
 why=$(bench_live_skip)
 [ -z "$why" ] && [ ! -w /proc/sys/kernel/bpf_stats_enabled ] && why="kernel.bpf_stats_enabled not writable"
@@ -49,20 +54,20 @@ for r in $(seq "$ROUNDS"); do
 				"$BTMP/metrics" >>"$BTMP/cost" ;;
 		bare-*)
 			tracer_stop "$cfg"
-			awk -v r="$r" -v c="$cfg" '/^bare events/ && $9 > 0 {printf "%s %s bare_raw %.1f %d\n", r, c, $7 / $9, $9}' \
+			awk -v r="$r" -v c="$cfg" -v p="${cfg//-/_}" '/^bare events/ && $9 > 0 {printf "%s %s %s %.1f %d\n", r, c, p, $7 / $9, $9}' \
 				"$BTMP/tr.out" >>"$BTMP/cost" ;;
 		esac
 	done
 done
 restore_stats
 
-printf '| %-12s | %-12s | %12s | %12s | %12s | %10s |\n' config program "p50 ns/run" "min ns/run" "max ns/run" "runs/round"
-printf '|%s|%s|%s|%s|%s|%s|\n' -------------- -------------- -------------- -------------- -------------- ------------
+printf '| %-15s | %-15s | %12s | %12s | %12s | %10s |\n' config program "p50 ns/run" "min ns/run" "max ns/run" "runs/round"
+printf '|%s|%s|%s|%s|%s|%s|\n' ----------------- ----------------- -------------- -------------- -------------- ------------
 for cfg in $CONFIGS; do
 	for p in $(awk -v c="$cfg" '$2 == c {print $3}' "$BTMP/cost" | sort -u); do
 		vals=$(awk -v c="$cfg" -v p="$p" '$2 == c && $3 == p {print $4}' "$BTMP/cost")
 		runs=$(awk -v c="$cfg" -v p="$p" '$2 == c && $3 == p {print $5}' "$BTMP/cost" | median)
-		printf '| %-12s | %-12s | %12.1f | %12.1f | %12.1f | %10.0f |\n' "$cfg" "$p" "$(median <<<"$vals")" \
+		printf '| %-15s | %-15s | %12.1f | %12.1f | %12.1f | %10.0f |\n' "$cfg" "$p" "$(median <<<"$vals")" \
 			"$(sort -g <<<"$vals" | head -n1)" "$(sort -g <<<"$vals" | tail -n1)" "$runs"
 	done
 done

@@ -17,9 +17,10 @@
  *       MSI, which includes every BPF program run in their context and is
  *       not inflated when other processes take the CPUs away).
  *
- *   storm bare [raw|tp [PID]]
- *       Loads bench/bare_counter.bpf.c (raw_tp or classic tracepoint; only
- *       process PID's events when given, like nestirq -p),
+ *   storm bare [raw|tp|ktime|rb-discard|rb-submit [PID]]
+ *       Loads bench/bare_counter.bpf.c (raw_tp or classic tracepoint, or one
+ *       of the priced streaming pieces on raw_tp, see there; only process
+ *       PID's events when given, like nestirq -p),
  *       prints "ready PID", counts until SIGINT or SIGTERM, then
  *       prints "bare events N vectors K run_time_ns T run_cnt C" (T and C
  *       from bpf_prog_info: non-zero while kernel.bpf_stats_enabled is 1).
@@ -205,6 +206,16 @@ static void on_stop(int sig)
 	bare_stop = 1;
 }
 
+static uint64_t drained;
+
+static int drain(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	(void)data;
+	drained += size > 0;
+	return 0;
+}
+
 static int bare(const char *mode, const char *pid)
 {
 	struct bare_counter_bpf *s;
@@ -216,10 +227,16 @@ static int bare(const char *mode, const char *pid)
 	uint64_t total = 0;
 	int ncpu = libbpf_num_possible_cpus(), vectors = 0;
 	uint64_t *vals;
-	bool raw = !mode || !strcmp(mode, "raw");
+	static const char *const modes[] = {"raw", "tp", "ktime", "rb-discard", "rb-submit"};
+	struct ring_buffer *rb = NULL;
+	bool raw = !mode || strcmp(mode, "tp");
+	int m = -1;
 
-	if (!raw && strcmp(mode, "tp")) {
-		fprintf(stderr, "storm bare: mode is raw or tp\n");
+	for (int i = 0; i < (int)(sizeof(modes) / sizeof(modes[0])); i++)
+		if (!strcmp(mode ? mode : "raw", modes[i]))
+			m = i;
+	if (m < 0) {
+		fprintf(stderr, "storm bare: mode is raw, tp, ktime, rb-discard or rb-submit\n");
 		return 2;
 	}
 	s = bare_counter_bpf__open();
@@ -227,14 +244,21 @@ static int bare(const char *mode, const char *pid)
 		fprintf(stderr, "storm bare: open: %s\n", strerror(errno));
 		return 3;
 	}
-	bpf_program__set_autoload(raw ? s->progs.bare_tp : s->progs.bare_raw, false);
+	{
+		struct bpf_program *all[] = {s->progs.bare_raw, s->progs.bare_tp,
+					     s->progs.bare_ktime, s->progs.bare_rb_discard,
+					     s->progs.bare_rb_submit};
+
+		for (int i = 0; i < (int)(sizeof(all) / sizeof(all[0])); i++)
+			bpf_program__set_autoload(all[i], i == m);
+		prog = all[m];
+	}
 	s->rodata->filter_tgid = pid ? (__u32)strtoul(pid, NULL, 10) : 0;
 	if (bare_counter_bpf__load(s)) {
 		fprintf(stderr, "storm bare: load: %s\n", strerror(errno));
 		bare_counter_bpf__destroy(s);
 		return 3;
 	}
-	prog = raw ? s->progs.bare_raw : s->progs.bare_tp;
 	link = raw ? bpf_program__attach_raw_tracepoint(prog, "kvm_apic_accept_irq")
 		   : bpf_program__attach_tracepoint(prog, "kvm", "kvm_apic_accept_irq");
 	if (!link) {
@@ -248,8 +272,17 @@ static int bare(const char *mode, const char *pid)
 	sigaction(SIGTERM, &sa, NULL);
 	printf("ready %d\n", (int)getpid());
 	fflush(stdout);
-	while (!bare_stop)
-		pause();
+	if (m == 4)
+		rb = ring_buffer__new(bpf_map__fd(s->maps.ring), drain, NULL, NULL);
+	while (!bare_stop) {
+		if (!rb) {
+			pause();
+			continue;
+		}
+		ring_buffer__poll(rb, 100);
+		ring_buffer__consume(rb);
+	}
+	ring_buffer__free(rb);
 	bpf_link__destroy(link);
 	memset(&info, 0, sizeof(info));
 	if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &infolen))
@@ -281,6 +314,6 @@ int main(int argc, char **argv)
 		return bare(argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL);
 	fprintf(stderr, "usage: storm fire [-t THREADS] [-v VCPUS] [-k VECTORS] "
 			"[-s SECONDS | -n COUNT] [-r RATE] [-w]\n"
-			"       storm bare [raw|tp [PID]]\n");
+			"       storm bare [raw|tp|ktime|rb-discard|rb-submit [PID]]\n");
 	return 2;
 }
