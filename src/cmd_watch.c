@@ -244,7 +244,8 @@ int cmd_watch(int argc, char **argv)
 	o.cb = on_event;
 	o.ctx = &w;
 	o.quiet = true;
-	o.count_accepts = true; /* accepts with nothing to pair them: counted in the kernel */
+	/* Accepts with nothing to pair them: counted in the kernel (not per vCPU). */
+	o.count_accepts = w.vcpu < 0;
 	o.on_counted = on_counted;
 	w.live = nq_live_open(&o, err, sizeof(err));
 	if (!w.live) {
