@@ -8,17 +8,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cmd_live.h"
 #include "live/live.h"
 #include "nestirq/engine.h"
 #include "nestirq/report.h"
+#include "nestirq/tty.h"
 
 #define MAX_VMS 256
 
 struct watch {
 	bool json;
+	bool tty;   /* stdout is a terminal: a status line rewritten in place */
+	bool color; /* colour only on a terminal (or --color always) */
+	enum nq_color_mode color_mode;
+	bool interval_set;
 	uint32_t tgid;
 	long long vcpu; /* -1: every vCPU */
 	long long duration_ms, interval_ms;
@@ -36,6 +42,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: nestirq watch [-p PID] [--vcpu N] [--duration T] [--interval T] [--json]\n"
+		"                     [--color auto|always|never]\n"
 		"\n"
 		"Trace the live hypervisor and report invariant violations as they happen.\n"
 		"VMs are labelled by process id and QEMU -name.\n"
@@ -43,8 +50,11 @@ static void usage(FILE *out)
 		"  -p, --pid PID     only this hypervisor process\n"
 		"      --vcpu N      only this vCPU\n"
 		"  -d, --duration T  stop after T (10, 10s, 500ms, 2m); default: until Ctrl-C\n"
-		"  -i, --interval T  one summary line every T (default 5s; 0 disables)\n"
+		"  -i, --interval T  one summary line every T (default 5s; 0 disables); on a\n"
+		"                    terminal, the status line refreshes every T (default 1s)\n"
 		"      --json        JSON lines: vm, violation, interval and summary objects\n"
+		"      --color WHEN  auto (default: only on a terminal, not with NO_COLOR),\n"
+		"                    always or never\n"
 		"\n"
 		"exit: 0 no violation, 1 violations, 2 usage or setup error,\n"
 		"      4 this host cannot load the BPF programs\n");
@@ -72,6 +82,8 @@ static void learn_vm(struct watch *w, uint32_t tgid)
 		nq_cli_json_str(stdout, lab);
 		printf("}\n");
 	} else {
+		if (w->tty)
+			nq_tty_status_clear(stdout);
 		printf("vm: %s\n", lab);
 	}
 	fflush(stdout);
@@ -86,9 +98,13 @@ static void on_violation(const struct nq_violation *v, void *ctx)
 		return;
 	w->violations++;
 	lab = label_of(w, v->tgid);
+	if (w->tty && !w->json)
+		nq_tty_status_clear(stdout);
 	if (!w->json)
-		printf("[%s] ", lab ? lab : "vm ?");
+		printf("%s[%s] ", w->color ? "\033[1;31m" : "", lab ? lab : "vm ?");
 	nq_report_violation(stdout, v, w->json);
+	if (w->color && !w->json)
+		printf("\033[0m");
 	fflush(stdout);
 }
 
@@ -120,7 +136,24 @@ static void tick(void *ctx, uint64_t elapsed_ms)
 
 	if (dt <= 0)
 		dt = 1;
-	if (w->json) {
+	if (w->tty && !w->json) {
+		struct nq_tty_status st = {
+			.elapsed_ms = elapsed_ms,
+			.events = s->events,
+			.events_per_s = (double)(s->events - w->last_events) / dt,
+			.pairs = s->pairs,
+			.violations = w->violations,
+			.drops = nq_live_drops(w->live),
+			.probes_total = NQ_PT__MAX,
+		};
+		const struct nq_plan *plan = nq_live_plan(w->live);
+		char line[512];
+
+		for (int i = 0; i < NQ_PT__MAX; i++)
+			st.probes_attached += plan->pt[i].status == NQ_PS_ATTACHED;
+		nq_tty_status_line(line, sizeof(line), &st, nq_tty_width(1), w->color);
+		nq_tty_status_update(stdout, line);
+	} else if (w->json) {
 		printf("{\"type\":\"interval\",\"t_ms\":%" PRIu64 ",\"events\":%" PRIu64
 		       ",\"events_per_s\":%.1f,\"by_kind_per_s\":{",
 		       elapsed_ms, s->events, (double)(s->events - w->last_events) / dt);
@@ -175,6 +208,7 @@ int cmd_watch(int argc, char **argv)
 		{"duration", required_argument, NULL, 'd'},
 		{"interval", required_argument, NULL, 'i'},
 		{"json", no_argument, NULL, 'j'},
+		{"color", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -214,6 +248,17 @@ int cmd_watch(int argc, char **argv)
 			}
 			if (nq_cli_parse_duration("watch", "--interval", optarg, &w.interval_ms))
 				return NQ_EXIT_USAGE;
+			w.interval_set = true;
+			break;
+		case 'c':
+			if (nq_color_mode_parse(optarg) < 0) {
+				fprintf(stderr,
+					"nestirq watch: --color wants auto, always or never, got "
+					"'%s'\n",
+					optarg);
+				return NQ_EXIT_USAGE;
+			}
+			w.color_mode = (enum nq_color_mode)nq_color_mode_parse(optarg);
 			break;
 		case 'j':
 			w.json = true;
@@ -231,6 +276,11 @@ int cmd_watch(int argc, char **argv)
 			argv[optind]);
 		return NQ_EXIT_USAGE;
 	}
+
+	w.tty = isatty(STDOUT_FILENO) && !w.json;
+	w.color = !w.json && nq_color_for_fd(STDOUT_FILENO, w.color_mode);
+	if (w.tty && !w.interval_set)
+		w.interval_ms = 1000; /* a live status line wants a faster refresh */
 
 	cfg.on_violation = on_violation;
 	cfg.ctx = &w;
@@ -260,7 +310,12 @@ int cmd_watch(int argc, char **argv)
 	rc = nq_cli_live_loop("watch", w.live, w.duration_ms, w.interval_ms, tick, &w);
 	nq_live_poll(w.live, 0);
 	nq_engine_finish(w.engine);
-	nq_report_summary(stdout, nq_engine_stats(w.engine), w.json);
+	if (w.tty) {
+		nq_tty_status_clear(stdout);
+		nq_tty_summary(stdout, nq_engine_stats(w.engine), nq_live_drops(w.live), w.color);
+	} else {
+		nq_report_summary(stdout, nq_engine_stats(w.engine), w.json);
+	}
 	fflush(stdout);
 	print_drops("watch", w.live);
 	nq_live_close(w.live);
