@@ -6,7 +6,8 @@
 #
 #   NQ_STORM_ROUNDS (5)  NQ_STORM_SECONDS (2)  NQ_STORM_THREADS (1)
 #   NQ_STORM_VCPUS (4)   NQ_STORM_VECTORS (16)
-#   NQ_STORM_CONFIGS ("none bare-raw bare-tp bpftrace watch serve")
+#   NQ_STORM_CONFIGS ("none bare-raw bare-tp bpftrace watch serve watch-stream serve-stream")
+#   (watch-stream, serve-stream: NESTIRQ_STREAM_ACCEPTS=1, see bench/lib.sh)
 set -u
 cd "$(dirname "$0")/.." || exit 2
 . bench/lib.sh
@@ -15,7 +16,7 @@ SECONDS_=${NQ_STORM_SECONDS:-2}
 THREADS=${NQ_STORM_THREADS:-1}
 VCPUS=${NQ_STORM_VCPUS:-4}
 VECTORS=${NQ_STORM_VECTORS:-16}
-CONFIGS=${NQ_STORM_CONFIGS:-none bare-raw bare-tp bpftrace watch serve}
+CONFIGS=${NQ_STORM_CONFIGS:-none bare-raw bare-tp bpftrace watch serve watch-stream serve-stream}
 
 why=$(bench_live_skip)
 [ -z "$why" ] && ! command -v bpftrace >/dev/null && [[ " $CONFIGS " == *" bpftrace "* ]] &&
