@@ -14,6 +14,43 @@
 set -uo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+kill_tree() { # pid: SIGKILL it and all its descendants (by parent pid)
+	local c
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		kill_tree "$c"
+	done
+	kill -KILL "$1" 2>/dev/null
+}
+
+# Bochs does not stop on a guest reboot (a kernel panic reboots into the
+# BIOS again): watch the serial log and end the emulator early when the guest
+# panicked, rebooted, or finished and did not power off within 90 s.
+watch_emu() { # pid of `timeout ... emulator`
+	local pid=$1 done_at=0 why="" start
+	start=$(date +%s)
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 2
+		if [ $(($(date +%s) - start)) -ge "$T" ]; then
+			why="time limit ${T} s"
+		elif grep -aq 'Kernel panic' "$out/serial.log" 2>/dev/null; then
+			why="kernel panic"
+		elif [ "$(grep -ac 'Loading /vmlinuz' "$out/serial.log" 2>/dev/null)" -gt 1 ]; then
+			why="the guest rebooted"
+		elif grep -aq '^NQ_E2E_END' "$out/serial.log" 2>/dev/null; then
+			[ "$done_at" -eq 0 ] && done_at=$(date +%s)
+			[ $(($(date +%s) - done_at)) -gt 90 ] && why="no power-off 90 s after the end"
+		fi
+		if [ -n "$why" ]; then
+			e2e_log "$name: stopping the emulator: $why"
+			echo "$why" >"$out/stopped"
+			kill_tree "$pid"
+			wait "$pid" 2>/dev/null
+			return 137
+		fi
+	done
+	wait "$pid"
+}
+
 # The whole run is one function: bash parses it before running it, so the
 # file can be edited while a run is going on.
 main() {
@@ -101,11 +138,13 @@ EOF
 	if [ "$emu" = bochs ]; then
 		# Debian's build has the internal debugger (needs "c") and a term display.
 		echo c >"$out/dbg.rc"
-		timeout -s KILL "$T" script -qfec "bochs -q -f $out/bochsrc -rc $out/dbg.rc" /dev/null \
-			</dev/null >"$out/emu.log" 2>&1
+		timeout -s KILL $((T + 60)) script -qfec "bochs -q -f $out/bochsrc -rc $out/dbg.rc" /dev/null \
+			</dev/null >"$out/emu.log" 2>&1 &
+		watch_emu $!
 		rc=$?
 	else
-		timeout -s KILL "$T" "$bin" -q -f "$out/bochsrc" </dev/null >"$out/emu.log" 2>&1
+		timeout -s KILL $((T + 60)) "$bin" -q -f "$out/bochsrc" </dev/null >"$out/emu.log" 2>&1 &
+		watch_emu $!
 		rc=$?
 	fi
 	;;
@@ -115,7 +154,9 @@ t1=$(date +%s)
 echo "$((t1 - t0))" >"$out/boot_seconds"
 tr -d '\r' <"$out/serial.log" >"$out/serial.txt" 2>/dev/null
 e2e_log "$name: emulator exit $rc after $((t1 - t0)) s"
-[ "$rc" = 137 ] && fail_with_log "$name" "the emulator was killed after $((t1 - t0)) s (limit ${T} s)"
+	[ -f "$out/stopped" ] && [ "$(cat "$out/stopped")" != "no power-off 90 s after the end" ] &&
+		fail_with_log "$name" "stopped: $(cat "$out/stopped") after $((t1 - t0)) s"
+	[ "$rc" = 137 ] && [ ! -f "$out/stopped" ] && fail_with_log "$name" "the emulator was killed after $((t1 - t0)) s (limit ${T} s)"
 grep -q '^NQ_E2E_BEGIN' "$out/serial.txt" || fail_with_log "$name" "the guest never reached /init (emulator exit $rc)"
 grep -q '^NQ_E2E_END' "$out/serial.txt" || fail_with_log "$name" "the guest did not finish (emulator exit $rc)"
 if ! grep -q '^NQ_E2E_END status=ok' "$out/serial.txt"; then
