@@ -130,7 +130,7 @@ com1: enabled=1, mode=file, dev=$out/serial.log
 log: $out/bochs.log
 panic: action=fatal
 error: action=${E2E_BOCHS_ERROR:-ignore}
-info: action=ignore
+info: action=${E2E_BOCHS_INFO:-ignore}
 debug: action=ignore
 clock: sync=none, time0=local
 pci: enabled=1, chipset=i440fx
