@@ -110,7 +110,26 @@ build_base() { # version -> tree path on stdout
 	build_deps
 	log "base kernel $ver (key $key): unpack, allnoconfig + config.fragment"
 	rm -rf "$tree" && mkdir -p "$tree"
-	tar -xaf "$MUT_CACHE/src/$ver/$SRCPKG.tar.xz" -C "$tree"
+	# An earlier tree of the same source (another config) makes the build
+	# incremental: kbuild rebuilds what the config change touches.
+	local seed
+	seed=$(ls -dt "$MUT_CACHE"/tree-*/.done 2>/dev/null | while read -r d; do
+		d=$(dirname "$d")
+		[ "$(cat "$d/version" 2>/dev/null)" = "$ver" ] && echo "$d" && break
+	done)
+	if [ -n "$seed" ] && [ "${MUT_SEED:-1}" = 1 ]; then
+		log "seeding from $seed (incremental build)"
+		cp -a "$seed/$SRCPKG" "$tree/"
+		# Undo any mutant left applied by an interrupted run.
+		for p in "$MUT_DIR"/patches/*.patch; do
+			(cd "$t" && patch -p1 -R --dry-run --quiet <"$p" >/dev/null 2>&1 && patch -p1 -R --quiet <"$p") || true
+		done
+		cp "$t/.config" "$tree/config.seed"
+		(cd "$t" && make -s ARCH=x86_64 allnoconfig >/dev/null)
+	else
+		tar -xaf "$MUT_CACHE/src/$ver/$SRCPKG.tar.xz" -C "$tree"
+	fi
+	echo "$ver" >"$tree/version"
 	(cd "$t" && make -s ARCH=x86_64 allnoconfig >/dev/null &&
 		KCONFIG_CONFIG=.config scripts/kconfig/merge_config.sh -m -O . .config \
 			"$MUT_DIR/config.fragment" >"$tree/merge.log" 2>&1 &&
