@@ -5,10 +5,9 @@ BUILD=${BUILD:-build}
 NQ=${NQ:-$BUILD/nestirq}
 STORM=${STORM:-$BUILD/bench/storm}
 BTMP=$(mktemp -d /tmp/nestirq-bench.XXXXXX)
-_bench_pids=()
-_bench_cleanup() {
+_bench_cleanup() { # our own background jobs that still run, by pid; nothing else
 	local p
-	for p in "${_bench_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in $(jobs -pr); do kill -TERM "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$BTMP"
 }
@@ -47,7 +46,6 @@ storm_start() {
 	exec 7<>"$BTMP/gate"
 	"$STORM" fire -w "$@" <"$BTMP/gate" >"$BTMP/storm.out" 2>&1 &
 	STORM_JOB=$!
-	_bench_pids+=("$STORM_JOB")
 	wait_for "$BTMP/storm.out" '^ready' "$STORM_JOB" || {
 		echo "bench: storm did not start: $(cat "$BTMP/storm.out")" >&2
 		return 1
@@ -103,7 +101,6 @@ tracer_start() {
 		return 1 ;;
 	esac
 	local rc=$?
-	[ -n "$TR_PID" ] && _bench_pids+=("$TR_PID")
 	[ $rc -eq 0 ] || echo "bench: $cfg did not attach: $(cat "$BTMP/tr.err" "$BTMP/serve.log" 2>/dev/null | tail -n 3)" >&2
 	return $rc
 }
