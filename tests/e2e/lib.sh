@@ -7,6 +7,9 @@ BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 NQ=${NQ:-$BUILD/nestirq}
 mkdir -p "$E2E_CACHE"
+# Under `make test` these leak in from the outer make; the kernel's selftests
+# lib.mk only sets OUTPUT at MAKELEVEL 0, so a nested build finds no rules.
+unset MAKELEVEL MAKEFLAGS MFLAGS
 
 e2e_log() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 e2e_die() {
