@@ -71,7 +71,7 @@ e2e_kernel_pkg() {
 
 # Host tools, installed from the system's own apt sources, only if missing.
 E2E_HOST_PKGS=(qemu-system-x86 bochs bochsbios vgabios bochs-term busybox-static cpio isolinux
-	syslinux-common xorriso xz-utils zstd kmod gcc g++ libc6-dev make bc flex bison rsync)
+	syslinux-common xorriso xz-utils zstd kmod gcc g++ libc6-dev make bc flex bison rsync procps file)
 e2e_host_pkgs() {
 	local p missing=()
 	for p in "${E2E_HOST_PKGS[@]}" "$@"; do
