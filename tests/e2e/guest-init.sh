@@ -95,6 +95,7 @@ while ! grep -q 'tracing:' /tmp/record.out && [ $i -lt 1200 ] && kill -0 $REC 2>
 done
 sleep 1
 echo "NQ_E2E_WORKLOAD_BEGIN uptime=$(up)"
+# shellcheck disable=SC2046 # no argument at all when nq.wlmode is unset
 timeout "$WLTIMEOUT" $WL "$ROUNDS" $(arg wlmode "") 2>&1
 WRC=$?
 echo "NQ_E2E_WORKLOAD_END rc=$WRC uptime=$(up)"

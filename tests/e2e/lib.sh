@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of the end-to-end harness (sourced, bash).
 # Everything downloaded or built goes under $E2E_CACHE (git-ignored).
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
