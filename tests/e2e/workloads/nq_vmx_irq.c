@@ -95,7 +95,7 @@ static void l1_code(struct vmx_pages *vmx)
 			shared.stop = 0;
 			shared.epoch++;
 			GUEST_ASSERT(!vmwrite(GUEST_RIP, vmreadz(GUEST_RIP) +
-							     vmreadz(VM_EXIT_INSTRUCTION_LEN)));
+								 vmreadz(VM_EXIT_INSTRUCTION_LEN)));
 		} else {
 			GUEST_ASSERT_2(0, reason, vmreadz(EXIT_QUALIFICATION));
 		}

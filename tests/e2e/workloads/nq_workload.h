@@ -40,7 +40,7 @@ struct nq_shared {
 	volatile uint32_t sent[256]; /* host: MSIs fired per vector */
 	volatile uint32_t seen[256]; /* L1: interrupts taken per vector */
 	volatile uint32_t exits_ack, exits_noack, idt_irqs, bad;
-	volatile uint32_t bad_info;  /* last offending exit information */
+	volatile uint32_t bad_info; /* last offending exit information */
 	volatile uint32_t nexitlog, nidtlog;
 	volatile uint8_t exitlog[NQ_LOG], idtlog[NQ_LOG];
 };
@@ -112,8 +112,8 @@ static void *nq_vcpu_thread(void *arg)
 
 static void nq_fail(const char *why)
 {
-	printf("NQ_WORKLOAD_ERROR %s (beats=%lu epoch=%u exits_ack=%u exits_noack=%u idt=%u)\n", why,
-	       (unsigned long)hs->l2_beats, hs->epoch, hs->exits_ack, hs->exits_noack,
+	printf("NQ_WORKLOAD_ERROR %s (beats=%lu epoch=%u exits_ack=%u exits_noack=%u idt=%u)\n",
+	       why, (unsigned long)hs->l2_beats, hs->epoch, hs->exits_ack, hs->exits_noack,
 	       hs->idt_irqs);
 	fflush(stdout);
 	exit(1);
@@ -168,7 +168,8 @@ static void nq_msi(uint8_t vector)
 static void nq_fire(const uint8_t *v, int n)
 {
 	nq_wait_l2();
-	NQ_STEP("fire %#x%s (beats %lu)\n", v[0], n > 1 ? " + more" : "", (unsigned long)hs->l2_beats);
+	NQ_STEP("fire %#x%s (beats %lu)\n", v[0], n > 1 ? " + more" : "",
+		(unsigned long)hs->l2_beats);
 	for (int i = 0; i < n; i++)
 		nq_msi(v[i]);
 	NQ_WAIT(nq_total(hs->seen) == nq_total(hs->sent), "L1 to take the interrupts");
