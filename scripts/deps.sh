@@ -13,6 +13,11 @@ pkgs=(
 	libmicrohttpd-dev                 # nestirq serve's HTTP server
 	prometheus curl                   # serve tests: a real Prometheus, promtool, HTTP client
 	bpftrace                          # bench/storm.sh compares nestirq against it
+	python3                           # check tests validate JUnit with ElementTree
+	# The end-to-end subset of `make test` (tests/e2e/lib.sh E2E_HOST_PKGS):
+	# emulators with nested virtualisation, and what builds their initramfs.
+	qemu-system-x86 bochs bochsbios vgabios bochs-term busybox-static cpio
+	isolinux syslinux-common xorriso xz-utils zstd kmod g++ bc flex bison rsync procps file
 )
 
 missing=()
