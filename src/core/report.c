@@ -57,7 +57,8 @@ int nq_format_event(const struct nq_event *ev, char *buf, size_t len)
 		break;
 	case NQ_EV_HW_NESTED_VMEXIT:
 		n = snprintf(p, left, " reason=%u intr_info=0x%08x qual=0x%" PRIx64,
-			     ev->hw_exit.reason, ev->hw_exit.intr_info, (uint64_t)ev->hw_exit.info1);
+			     ev->hw_exit.reason, ev->hw_exit.intr_info,
+			     (uint64_t)ev->hw_exit.info1);
 		break;
 	case NQ_EV_VMEXIT_INJECT:
 		n = snprintf(p, left, " exit_code=0x%" PRIx64 " exit_int_info=0x%08x",
