@@ -72,7 +72,7 @@ run_case() { # case kernel emu wlmode expect
 	ln -s "$kdir" "$priv/k/6.12"
 	for d in bochs3 ls apt src; do [ -e "$SHARED_E2E/$d" ] && ln -s "$SHARED_E2E/$d" "$priv/$d"; done
 	cp -a "$SHARED_E2E"/wl/. "$priv/wl/"
-	local cmdline="nq.steptimeout=60"
+	local cmdline="nq.steptimeout=10"
 	if [ "$wl" != - ]; then
 		cp "$MUT_CACHE/wl-mut/nq_mut" "$priv/wl/nq_vmx_irq"
 		cmdline="$cmdline nq.wlmode=$wl"
