@@ -25,7 +25,6 @@
  *       prints "bare events N vectors K run_time_ns T run_cnt C" (T and C
  *       from bpf_prog_info: non-zero while kernel.bpf_stats_enabled is 1).
  */
-#define NQ_ABI_LINUX_TYPES
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>

@@ -5,7 +5,6 @@
  * the sysctl behind the admin's back: --enable-bpf-stats holds a
  * BPF_ENABLE_STATS fd instead, which the kernel releases on exit or crash.
  */
-#define NQ_ABI_LINUX_TYPES /* libbpf pulls <linux/types.h> in */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

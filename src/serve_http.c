@@ -6,7 +6,6 @@
  * request copies the snapshot under the shared lock and renders outside it.
  * Only GET and HEAD are served; nothing reads a request body.
  */
-#define NQ_ABI_LINUX_TYPES /* glibc headers pull <linux/types.h> in */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,6 @@
  * journald keeps the levels; a --log file gets UTC timestamps instead and
  * is reopened on SIGHUP for logrotate.  Called from both threads.
  */
-#define NQ_ABI_LINUX_TYPES /* glibc headers pull <linux/types.h> in */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>

@@ -4,7 +4,6 @@
  * all of them), attaches what exists, reads the ring buffer and turns kernel
  * drops into NQ_EV_LOST records.
  */
-#define NQ_ABI_LINUX_TYPES
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>

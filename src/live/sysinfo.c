@@ -3,7 +3,6 @@
  * Host facts for the probe plan: kernel release, kallsyms, BTF (vmlinux and
  * modules), capabilities, lockdown, kprobe support, tracefs.
  */
-#define NQ_ABI_LINUX_TYPES
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>

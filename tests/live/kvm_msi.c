@@ -11,7 +11,6 @@
  *                            from PID with those vectors and vCPUs, in order,
  *                            no lost records
  */
-#define NQ_ABI_LINUX_TYPES
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,6 @@
  * right record under BPF_PROG_TEST_RUN, and MSIs fired at a real KVM VM
  * arrive as exactly the accepted IRQs, in every tracepoint mode.
  */
-#define NQ_ABI_LINUX_TYPES
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
