@@ -7,11 +7,7 @@
 #ifndef NESTIRQ_PROBES_H
 #define NESTIRQ_PROBES_H
 
-#ifdef __bpf__
 #include <linux/types.h>
-#else
-#include <stdint.h>
-#endif
 
 /*
  * Field slots of the tracepoint records, for programs that read a record at
