@@ -203,7 +203,10 @@ build_one() { # name
 	echo "$k"
 }
 
-mutants() { ls "$MUT_DIR"/patches/*.patch 2>/dev/null | xargs -r -n1 basename | sed 's/\.patch$//'; }
+mutants() {
+	local p
+	for p in "$MUT_DIR"/patches/*.patch; do [ -f "$p" ] && basename "$p" .patch; done
+}
 
 [ $# -ge 1 ] || die "usage: build.sh base | unmodified | NAME... | all | kdir NAME | list"
 case $1 in
