@@ -25,6 +25,10 @@
  *           becomes deliverable while L2 runs.  Correct KVM processes it as
  *           a posted interrupt (no VM-exit); without 6e0b456547f4 L1 gets an
  *           external-interrupt exit for 0x55.
+ *   single  L1 self-IPIs 0x31 and enters L2: exactly one ack-on-exit
+ *           VM-exit (0x31), L1 EOIs it, done.  For kernels that break L1's
+ *           interrupt state after the first exit (the v1 regression with
+ *           APICv leaves SVI stale in vmcs01), where a longer plan hangs.
  *
  * Output: NQ_WORKLOAD isa=vmx mode=M exits=N exit_vectors=V,... msr_exits=N
  *         l2_done=0|1 result=PASS|FAIL
@@ -49,6 +53,7 @@
 #define MODE_TOCTOU 1
 #define MODE_L2EOI 2
 #define MODE_PINV 3
+#define MODE_SINGLE 4
 #define NQ_NV 0x55
 #define NQ_EOI_VEC 0x31
 #define X2APIC_MSR(reg) (APIC_BASE_MSR + ((reg) >> 4))
@@ -126,7 +131,7 @@ static void l1_code(struct vmx_pages *vmx)
 		x2apic_write_reg(APIC_TASKPRI, 0xf0);
 		x2apic_write_reg(APIC_ICR, APIC_DEST_SELF | NQ_NV);
 		m.l2_do_tpr = 1;
-	} else if (m.mode == MODE_L2EOI) {
+	} else if (m.mode == MODE_L2EOI || m.mode == MODE_SINGLE) {
 		x2apic_write_reg(APIC_ICR, APIC_DEST_SELF | NQ_EOI_VEC);
 	}
 
@@ -271,6 +276,8 @@ int main(int argc, char *argv[])
 		hs->mode = MODE_L2EOI;
 	else if (!strcmp(mode, "pinv"))
 		hs->mode = MODE_PINV;
+	else if (!strcmp(mode, "single"))
+		hs->mode = MODE_SINGLE;
 	else {
 		printf("NQ_WORKLOAD_ERROR unknown mode %s\n", mode);
 		return 2;
@@ -302,6 +309,10 @@ int main(int argc, char *argv[])
 		break;
 	case MODE_L2EOI:
 		WAIT(hs->l2_did_eoi, "L2's EOI of L1's interrupt");
+		settle(0.05);
+		break;
+	case MODE_SINGLE:
+		WAIT(hs->nexits >= 1, "the exit for 0x31");
 		settle(0.05);
 		break;
 	case MODE_PINV:
