@@ -49,15 +49,15 @@
 #include "vmx.h"
 #include "apic.h"
 
-#define L2_STACK 256
-#define MODE_TOCTOU 1
-#define MODE_L2EOI 2
-#define MODE_PINV 3
-#define MODE_SINGLE 4
-#define NQ_NV 0x55
-#define NQ_EOI_VEC 0x31
+#define L2_STACK	256
+#define MODE_TOCTOU	1
+#define MODE_L2EOI	2
+#define MODE_PINV	3
+#define MODE_SINGLE	4
+#define NQ_NV		0x55
+#define NQ_EOI_VEC	0x31
 #define X2APIC_MSR(reg) (APIC_BASE_MSR + ((reg) >> 4))
-#define NQ_LOG 64
+#define NQ_LOG		64
 
 struct mut_shared {
 	volatile uint64_t l2_beats;
@@ -106,8 +106,8 @@ static void l1_code(struct vmx_pages *vmx)
 	prepare_vmcs(vmx, l2_code, &l2_stack[L2_STACK]);
 	pin = vmreadz(PIN_BASED_VM_EXEC_CONTROL) | PIN_BASED_EXT_INTR_MASK;
 	GUEST_ASSERT(!vmwrite(PIN_BASED_VM_EXEC_CONTROL, pin));
-	GUEST_ASSERT(!vmwrite(VM_EXIT_CONTROLS,
-			      vmreadz(VM_EXIT_CONTROLS) | VM_EXIT_ACK_INTR_ON_EXIT));
+	GUEST_ASSERT(
+		!vmwrite(VM_EXIT_CONTROLS, vmreadz(VM_EXIT_CONTROLS) | VM_EXIT_ACK_INTR_ON_EXIT));
 	/* MSR bitmap (all zero): L2's x2APIC MSR writes do not exit to L1. */
 	GUEST_ASSERT(!vmwrite(CPU_BASED_VM_EXEC_CONTROL,
 			      vmreadz(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_USE_MSR_BITMAPS));
@@ -156,12 +156,12 @@ static void l1_code(struct vmx_pages *vmx)
 			m.stop = 0;
 			m.epoch++;
 			GUEST_ASSERT(!vmwrite(GUEST_RIP, vmreadz(GUEST_RIP) +
-							     vmreadz(VM_EXIT_INSTRUCTION_LEN)));
+								 vmreadz(VM_EXIT_INSTRUCTION_LEN)));
 		} else if (reason == EXIT_REASON_MSR_WRITE) {
 			/* Not expected (bitmap): emulate as L1's own write. */
 			m.msr_exits++;
 			GUEST_ASSERT(!vmwrite(GUEST_RIP, vmreadz(GUEST_RIP) +
-							     vmreadz(VM_EXIT_INSTRUCTION_LEN)));
+								 vmreadz(VM_EXIT_INSTRUCTION_LEN)));
 		} else {
 			m.other_exits++;
 			m.other_reason = reason;
