@@ -276,6 +276,13 @@ static int setup(struct nq_live *l, char *err, size_t errlen)
 			snprintf(err, errlen,
 				 "loading BPF failed: %s (needs root, or CAP_BPF and CAP_PERFMON)",
 				 strerror(e));
+		else if (e == EINVAL && access("/proc/net", F_OK))
+			/* libbpf probes global-data support with a socket filter. */
+			snprintf(
+				err, errlen,
+				"loading BPF failed: %s (this kernel has no CONFIG_NET, which "
+				"libbpf's feature probes need; NESTIRQ_DEBUG=1 shows libbpf's log)",
+				strerror(e));
 		else
 			snprintf(err, errlen, "loading BPF failed: %s", strerror(e));
 		return -1;
