@@ -14,6 +14,7 @@
 #include "cmd_live.h"
 #include "live/live.h"
 #include "nestirq/engine.h"
+#include "nestirq/report.h"
 
 static void usage(FILE *out)
 {
@@ -112,17 +113,17 @@ static void print_json(const struct doctor *d)
 	const struct nq_sysinfo *si = &d->si;
 
 	printf("{\"kernel\":");
-	nq_cli_json_str(stdout, si->release);
+	nq_json_string(stdout, si->release);
 	printf(",\"host\":");
-	nq_cli_json_str(stdout, si->host);
+	nq_json_string(stdout, si->host);
 	printf(",\"flow\":");
-	nq_cli_json_str(stdout, si->flow);
+	nq_json_string(stdout, si->flow);
 	printf(",\"flow_reason\":");
-	nq_cli_json_str(stdout, flow_why(si));
+	nq_json_string(stdout, flow_why(si));
 	printf(",\"isa\":");
-	nq_cli_json_str(stdout, si->isa);
+	nq_json_string(stdout, si->isa);
 	printf(",\"nested\":");
-	nq_cli_json_str(stdout, si->isa_desc);
+	nq_json_string(stdout, si->isa_desc);
 	printf(",\"kvm_builtin\":%s", si->kvm_builtin ? "true" : "false");
 	printf(",\"btf\":{\"vmlinux\":%s,\"kvm\":%s,\"kvm_intel\":%s,\"kvm_amd\":%s}",
 	       si->btf_vmlinux ? "true" : "false", si->btf_kvm ? "true" : "false",
@@ -131,23 +132,23 @@ static void print_json(const struct doctor *d)
 	       si->cap_bpf ? "true" : "false", si->cap_perfmon ? "true" : "false",
 	       si->cap_sys_admin ? "true" : "false");
 	printf(",\"lockdown\":");
-	nq_cli_json_str(stdout, si->lockdown);
+	nq_json_string(stdout, si->lockdown);
 	printf(",\"kprobes\":%s,\"tracefs\":%s,\"dev_kvm\":%s", si->kprobes ? "true" : "false",
 	       si->tracefs ? "true" : "false", si->dev_kvm ? "true" : "false");
 	printf(",\"bpf\":{\"loaded\":%d,\"programs\":%d,\"error\":", d->nloaded, d->nprogs);
-	nq_cli_json_str(stdout, d->load_err);
+	nq_json_string(stdout, d->load_err);
 	printf("},\"probes\":[");
 	for (int i = 0; i < NQ_PT__MAX; i++) {
 		const struct nq_point *pt = &d->plan.pt[i];
 
 		printf("%s{\"name\":", i ? "," : "");
-		nq_cli_json_str(stdout, nq_point_names[i]);
+		nq_json_string(stdout, nq_point_names[i]);
 		printf(",\"status\":");
-		nq_cli_json_str(stdout, nq_point_status_name(pt->status));
+		nq_json_string(stdout, nq_point_status_name(pt->status));
 		printf(",\"variant\":");
-		nq_cli_json_str(stdout, pt->variant);
+		nq_json_string(stdout, pt->variant);
 		printf(",\"reason\":");
-		nq_cli_json_str(stdout, pt->reason);
+		nq_json_string(stdout, pt->reason);
 		printf("}");
 	}
 	printf("],\"invariants\":[");
@@ -156,11 +157,11 @@ static void print_json(const struct doctor *d)
 		bool ok = nq_plan_can_check(&d->plan, k, &why);
 
 		printf("%s{\"name\":", k ? "," : "");
-		nq_cli_json_str(stdout, nq_violation_name(k));
+		nq_json_string(stdout, nq_violation_name(k));
 		printf(",\"invariant\":");
-		nq_cli_json_str(stdout, nq_violation_invariant(k));
+		nq_json_string(stdout, nq_violation_invariant(k));
 		printf(",\"checkable\":%s,\"needs\":", ok ? "true" : "false");
-		nq_cli_json_str(stdout, ok ? "" : why);
+		nq_json_string(stdout, ok ? "" : why);
 		printf("}");
 	}
 	printf("],\"full\":%s}\n", d->full ? "true" : "false");

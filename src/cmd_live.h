@@ -18,8 +18,6 @@ int nq_cli_parse_pid(const char *cmd, const char *s, uint32_t *pid);
 int nq_cli_parse_duration(const char *cmd, const char *flag, const char *s, long long *ms);
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t nq_cli_now_ms(void);
-/* A JSON string literal with escapes. */
-void nq_cli_json_str(FILE *out, const char *s);
 
 struct nq_live;
 

@@ -79,7 +79,7 @@ static void learn_vm(struct watch *w, uint32_t tgid)
 	nq_vm_label(tgid, lab, sizeof(w->labels[0]));
 	if (w->json) {
 		printf("{\"type\":\"vm\",\"pid\":%u,\"label\":", tgid);
-		nq_cli_json_str(stdout, lab);
+		nq_json_string(stdout, lab);
 		printf("}\n");
 	} else {
 		if (w->tty)

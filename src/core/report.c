@@ -86,14 +86,18 @@ int nq_format_event(const struct nq_event *ev, char *buf, size_t len)
 	return (int)off + (n > 0 ? n : 0);
 }
 
-static void json_string(FILE *out, const char *s)
+void nq_json_string(FILE *out, const char *s)
 {
 	fputc('"', out);
-	for (; *s; s++) {
+	for (; s && *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (c == '"' || c == '\\')
 			fprintf(out, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", out);
+		else if (c == '\t')
+			fputs("\\t", out);
 		else if (c < 0x20)
 			fprintf(out, "\\u%04x", c);
 		else
@@ -115,7 +119,7 @@ void nq_report_violation(FILE *out, const struct nq_violation *v, bool json)
 		else
 			fprintf(out, "\"vcpu\":%u,", v->vcpu_id);
 		fprintf(out, "\"ts\":%" PRIu64 ",\"message\":", v->ts_ns);
-		json_string(out, v->message);
+		nq_json_string(out, v->message);
 		fprintf(out, ",\"evidence\":[");
 		for (unsigned int i = 0; i < v->n_evidence; i++) {
 			if (nq_jsonl_format_event(&v->evidence[i], line, sizeof(line)) < 0)
@@ -244,15 +248,15 @@ void nq_report_meta(FILE *out, const struct nq_trace_meta *m, bool json)
 {
 	if (json) {
 		fprintf(out, "{\"type\":\"trace\",\"kernel\":");
-		json_string(out, m->kernel);
+		nq_json_string(out, m->kernel);
 		fprintf(out, ",\"host\":");
-		json_string(out, m->host);
+		nq_json_string(out, m->host);
 		fprintf(out, ",\"flow\":");
-		json_string(out, m->flow);
+		nq_json_string(out, m->flow);
 		fprintf(out, ",\"isa\":");
-		json_string(out, m->isa);
+		nq_json_string(out, m->isa);
 		fprintf(out, ",\"plan\":");
-		json_string(out, m->plan);
+		nq_json_string(out, m->plan);
 		fprintf(out, "}\n");
 		return;
 	}
