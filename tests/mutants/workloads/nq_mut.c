@@ -25,6 +25,12 @@
  *           becomes deliverable while L2 runs.  Correct KVM processes it as
  *           a posted interrupt (no VM-exit); without 6e0b456547f4 L1 gets an
  *           external-interrupt exit for 0x55.
+ *   pi      L1 enables posted interrupts for L2 exactly as in pinv (VID, TPR
+ *           shadow, NV 0x55, ack-on-exit, external-interrupt exiting) but
+ *           with nothing pending; while L2 runs the host fires ordinary
+ *           MSIs (0x31, then the pair 0x41 + 0x92).  They are not L2's NV:
+ *           each must be an ack-on-exit external-interrupt exit to L1 with
+ *           that vector (the pair in either order); L1 EOIs each.
  *   single  L1 self-IPIs 0x31 and enters L2: exactly one ack-on-exit
  *           VM-exit (0x31), L1 EOIs it, done.  For kernels that break L1's
  *           interrupt state after the first exit (the v1 regression with
@@ -54,6 +60,7 @@
 #define MODE_L2EOI	2
 #define MODE_PINV	3
 #define MODE_SINGLE	4
+#define MODE_PI		5
 #define NQ_NV		0x55
 #define NQ_EOI_VEC	0x31
 #define X2APIC_MSR(reg) (APIC_BASE_MSR + ((reg) >> 4))
@@ -114,7 +121,7 @@ static void l1_code(struct vmx_pages *vmx)
 	/* L2 with IF=1: Bochs holds L0's interrupts while the guest has IF=0. */
 	GUEST_ASSERT(!vmwrite(GUEST_RFLAGS, 0x202));
 
-	if (m.mode == MODE_PINV) {
+	if (m.mode == MODE_PINV || m.mode == MODE_PI) {
 		GUEST_ASSERT(!vmwrite(CPU_BASED_VM_EXEC_CONTROL,
 				      vmreadz(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_TPR_SHADOW |
 					      CPU_BASED_ACTIVATE_SECONDARY_CONTROLS));
@@ -127,6 +134,8 @@ static void l1_code(struct vmx_pages *vmx)
 		GUEST_ASSERT(!vmwrite(POSTED_INTR_NV, NQ_NV));
 		GUEST_ASSERT(!vmwrite(POSTED_INTR_DESC_ADDR, m.pidesc_gpa));
 		GUEST_ASSERT(!vmwrite(PIN_BASED_VM_EXEC_CONTROL, pin | PIN_BASED_POSTED_INTR));
+	}
+	if (m.mode == MODE_PINV) {
 		/* NV pending in L1's IRR but masked by L1's TPR at VM-entry. */
 		x2apic_write_reg(APIC_TASKPRI, 0xf0);
 		x2apic_write_reg(APIC_ICR, APIC_DEST_SELF | NQ_NV);
@@ -178,6 +187,7 @@ static struct kvm_vm *vm;
 static struct kvm_vcpu *vcpu;
 static struct mut_shared *hs;
 static volatile int guest_done, guest_failed;
+static int wl_bad; /* the workload's own check failed */
 static double step_timeout = 30.0;
 
 static double now(void)
@@ -278,6 +288,8 @@ int main(int argc, char *argv[])
 		hs->mode = MODE_PINV;
 	else if (!strcmp(mode, "single"))
 		hs->mode = MODE_SINGLE;
+	else if (!strcmp(mode, "pi"))
+		hs->mode = MODE_PI;
 	else {
 		printf("NQ_WORKLOAD_ERROR unknown mode %s\n", mode);
 		return 2;
@@ -319,13 +331,33 @@ int main(int argc, char *argv[])
 		WAIT(hs->l2_did_tpr, "L2's write of L1's TPR");
 		settle(0.2);
 		break;
+	case MODE_PI: {
+		uint64_t b = hs->l2_beats;
+
+		msi(0x31);
+		WAIT(hs->nexits >= 1, "the exit for 0x31");
+		b = hs->l2_beats;
+		WAIT(hs->l2_beats != b, "L2 to run again");
+		msi(0x41);
+		msi(0x92);
+		WAIT(hs->nexits >= 3, "the exits for 0x41 and 0x92");
+		settle(0.05);
+		/* Exactly 0x31, then 0x41 and 0x92 in either order. */
+		if (hs->nexits != 3 || hs->exitvec[0] != 0x31 ||
+		    (hs->exitvec[1] ^ hs->exitvec[2]) != (0x41 ^ 0x92) ||
+		    (hs->exitvec[1] != 0x41 && hs->exitvec[1] != 0x92)) {
+			printf("NQ_WORKLOAD_ERROR pi: exit vectors are not 31,{41,92}\n");
+			wl_bad = 1;
+		}
+		break;
+	}
 	}
 	hs->quit = 1;
 	__sync_synchronize();
 	hs->stop = 1;
 	WAIT(guest_done, "L1 to finish");
 	pthread_join(th, NULL);
-	report(mode, !guest_failed);
+	report(mode, !guest_failed && !wl_bad);
 	kvm_vm_free(vm);
-	return guest_failed;
+	return guest_failed || wl_bad;
 }
