@@ -55,6 +55,9 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
 .PHONY: all test unit deps format format-check fuzz bench demo run clean e2e
 .DEFAULT_GOAL := all
+# Keep intermediate objects (the sanitizer builds, BPF objects): no trailing
+# "rm ..." after the test summary, and no rebuilds next time.
+.SECONDARY:
 
 all: $(BUILD)/nestirq
 
