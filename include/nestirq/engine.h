@@ -118,6 +118,8 @@ struct nq_stat_field {
 };
 extern const struct nq_stat_field nq_stat_fields[];
 extern const size_t nq_stat_fields_count;
+/* The value of nq_stat_fields[i] in s. */
+uint64_t nq_stats_field(const struct nq_stats *s, size_t i);
 /* Returns 0 and sets *value, or -1 for an unknown name. */
 int nq_stats_lookup(const struct nq_stats *s, const char *name, uint64_t *value);
 

@@ -197,11 +197,9 @@ static void engine_scalars(FILE *out, const struct nq_stats *st)
 {
 	for (size_t i = 0; i < nq_stat_fields_count; i++) {
 		char name[96];
-		uint64_t v;
 
-		memcpy(&v, (const char *)st + nq_stat_fields[i].offset, sizeof(v));
 		snprintf(name, sizeof(name), "nestirq_engine_%s_total", nq_stat_fields[i].name);
-		scalar(out, name, "counter", nq_stat_fields[i].help, v);
+		scalar(out, name, "counter", nq_stat_fields[i].help, nq_stats_field(st, i));
 	}
 }
 

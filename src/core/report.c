@@ -173,19 +173,25 @@ static void hist_json(FILE *out, const char *name, const struct nq_hist *h)
 		nq_hist_quantile(h, 0.99));
 }
 
-static uint64_t field_value(const struct nq_stats *s, size_t i)
+/* "name":{"reason":count,...} for the reasons that occurred. */
+static void reasons_json(FILE *out, const char *name, const uint64_t *table)
 {
-	uint64_t v;
+	bool first = true;
 
-	memcpy(&v, (const char *)s + nq_stat_fields[i].offset, sizeof(v));
-	return v;
+	fprintf(out, ",\"%s\":{", name);
+	for (unsigned int r = 0; r < NQ_EXIT_REASONS; r++)
+		if (table[r]) {
+			fprintf(out, "%s\"%u\":%" PRIu64, first ? "" : ",", r, table[r]);
+			first = false;
+		}
+	fprintf(out, "}");
 }
 
 static void summary_json(FILE *out, const struct nq_stats *s)
 {
 	fprintf(out, "{\"type\":\"summary\"");
 	for (size_t i = 0; i < nq_stat_fields_count; i++)
-		fprintf(out, ",\"%s\":%" PRIu64, nq_stat_fields[i].name, field_value(s, i));
+		fprintf(out, ",\"%s\":%" PRIu64, nq_stat_fields[i].name, nq_stats_field(s, i));
 	fprintf(out, ",\"events_by_kind\":{");
 	for (unsigned int k = 1, first = 1; k < NQ_EV__MAX; k++, first = 0)
 		fprintf(out, "%s\"%s\":%" PRIu64, first ? "" : ",", nq_kind_name(k), s->by_kind[k]);
@@ -193,21 +199,10 @@ static void summary_json(FILE *out, const struct nq_stats *s)
 	for (unsigned int k = 0; k < NQ_V__MAX; k++)
 		fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "", nq_violation_name(k),
 			s->by_violation[k]);
-	fprintf(out, "},\"inject_exit_reasons\":{");
-	for (unsigned int r = 0, first = 1; r < NQ_EXIT_REASONS; r++)
-		if (s->inject_exit_reasons[r]) {
-			fprintf(out, "%s\"%u\":%" PRIu64, first ? "" : ",", r,
-				s->inject_exit_reasons[r]);
-			first = 0;
-		}
-	fprintf(out, "},\"hw_exit_reasons\":{");
-	for (unsigned int r = 0, first = 1; r < NQ_EXIT_REASONS; r++)
-		if (s->hw_exit_reasons[r]) {
-			fprintf(out, "%s\"%u\":%" PRIu64, first ? "" : ",", r,
-				s->hw_exit_reasons[r]);
-			first = 0;
-		}
-	fprintf(out, "},");
+	fprintf(out, "}");
+	reasons_json(out, "inject_exit_reasons", s->inject_exit_reasons);
+	reasons_json(out, "hw_exit_reasons", s->hw_exit_reasons);
+	fprintf(out, ",");
 	hist_json(out, "accept_to_ack", &s->accept_to_ack);
 	fprintf(out, ",");
 	hist_json(out, "peek_to_ack", &s->peek_to_ack);
@@ -223,9 +218,9 @@ void nq_report_summary(FILE *out, const struct nq_stats *s, bool json)
 	fprintf(out, "summary:\n");
 	/* The first five always; the others only when they say something. */
 	for (size_t i = 0; i < nq_stat_fields_count; i++)
-		if (i < 5 || field_value(s, i))
+		if (i < 5 || nq_stats_field(s, i))
 			fprintf(out, "  %-22s %" PRIu64 "\n", nq_stat_fields[i].name,
-				field_value(s, i));
+				nq_stats_field(s, i));
 	fprintf(out, "  events by kind:");
 	for (unsigned int k = 1; k < NQ_EV__MAX; k++)
 		if (s->by_kind[k])

@@ -32,11 +32,19 @@ const struct nq_stat_field nq_stat_fields[] = {
 
 const size_t nq_stat_fields_count = sizeof(nq_stat_fields) / sizeof(nq_stat_fields[0]);
 
+uint64_t nq_stats_field(const struct nq_stats *s, size_t i)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)s + nq_stat_fields[i].offset, sizeof(v));
+	return v;
+}
+
 int nq_stats_lookup(const struct nq_stats *s, const char *name, uint64_t *value)
 {
 	for (size_t i = 0; i < nq_stat_fields_count; i++)
 		if (!strcmp(nq_stat_fields[i].name, name)) {
-			memcpy(value, (const char *)s + nq_stat_fields[i].offset, sizeof(*value));
+			*value = nq_stats_field(s, i);
 			return 0;
 		}
 	return -1;
