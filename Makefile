@@ -1,11 +1,18 @@
 # nestirq build.  `make` builds build/nestirq; `make test` runs every test.
 # V=1 shows the commands.
+#
+# Rooms along the data path (README "Layout"):
+#   bpf/ -> src/live/ -> src/trace/ -> src/engine/ -> src/report/ -> src/serve/, src/cmd/
+# The "core" (trace, engine, report, netaddr) is plain C with no libbpf; the
+# unit tests, fuzzers and the replay benchmark link only the core.
 
 BUILD ?= build
 CC ?= cc
 CLANG ?= clang
 BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
 ARCH := x86
+PREFIX ?= /usr/local
 
 ifeq ($(V),1)
 Q :=
@@ -15,30 +22,36 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)"
 endif
 
+# A target whose recipe fails is removed, never left half-written.
+.DELETE_ON_ERROR:
+
 WARN := -Wall -Wextra -Werror
 CFLAGS ?= -O2 -g
-NQ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -I$(BUILD) -MMD -MP
+NQ_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD) $(CPPFLAGS)
+NQ_CFLAGS := -std=c11 $(WARN) -MMD -MP
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-# The core: engine, trace files and outputs.  Plain C, no libbpf.
-CORE_SRCS := $(sort $(wildcard src/core/*.c))
-# The live side: loader, probe plan, BPF skeletons (links libbpf).
+CORE_SRCS := $(sort $(wildcard src/trace/*.c src/engine/*.c src/report/*.c)) src/serve/netaddr.c
+SERVE_SRCS := $(filter-out src/serve/netaddr.c,$(sort $(wildcard src/serve/*.c)))
 LIVE_SRCS := $(sort $(wildcard src/live/*.c))
-CLI_SRCS := $(sort $(wildcard src/*.c))
+CMD_SRCS := $(sort $(wildcard src/cmd/*.c))
 
 BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf \
-	-I/usr/include/$(shell uname -m)-linux-gnu
+BPF_CFLAGS = -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf \
+	-I/usr/include/$(shell uname -m)-linux-gnu -MMD -MP
 
 CORE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
+SERVE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(SERVE_SRCS))
 LIVE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIVE_SRCS))
-CLI_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS))
+CMD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CMD_SRCS))
 SAN_CORE_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(CORE_SRCS))
 
-LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
-MHD_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+# Recursive (=), not immediate (:=): pkg-config runs when a link runs, so
+# `make deps all` links against what `deps` has just installed.
+BPF_LIBS = $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
+MHD_LIBS = $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
 CORE_LIBS := -lz -lm
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -53,7 +66,7 @@ BENCH_SKELS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.skel.h,$(BENCH_BPF_SRCS
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
-.PHONY: all test unit deps format format-check fuzz bench demo run clean e2e
+.PHONY: all test unit deps format format-check fuzz bench demo run clean e2e check-libs
 .DEFAULT_GOAL := all
 # Keep intermediate objects (the sanitizer builds, BPF objects): no trailing
 # "rm ..." after the test summary, and no rebuilds next time.
@@ -61,24 +74,40 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
 all: $(BUILD)/nestirq
 
-$(BUILD)/nestirq: $(CLI_OBJS) $(CORE_OBJS) $(LIVE_OBJS)
-	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS) $(MHD_LIBS) $(CORE_LIBS)
+# One clear line instead of a compiler or linker error when a -dev package
+# is missing (a fresh machine that has not run `make deps`).
+check-libs:
+	$(Q)missing=; \
+	for p in libbpf libmicrohttpd libelf zlib; do \
+		$(PKG_CONFIG) --exists $$p 2>/dev/null || missing="$$missing $$p"; \
+	done; \
+	command -v $(CLANG) >/dev/null || missing="$$missing clang"; \
+	command -v $(BPFTOOL) >/dev/null || missing="$$missing bpftool"; \
+	if [ -n "$$missing" ]; then \
+		echo "nestirq: missing build dependencies:$$missing (run: make deps)" >&2; exit 1; \
+	fi
 
-# The live objects and the CLI include the skeletons.
-$(LIVE_OBJS) $(CLI_OBJS): $(BPF_SKELS)
+$(BUILD)/nestirq: $(CMD_OBJS) $(SERVE_OBJS) $(LIVE_OBJS) $(CORE_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) $(MHD_LIBS) $(CORE_LIBS)
+
+# The live objects and the commands include the skeletons.
+$(LIVE_OBJS) $(CMD_OBJS): $(BPF_SKELS)
+$(BPF_OBJS) $(CMD_OBJS) $(SERVE_OBJS): | check-libs
 
 $(BUILD)/obj/%.o: %.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(NQ_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(NQ_CPPFLAGS) $(NQ_CFLAGS) -c $< -o $@
 
 $(BUILD)/san/%.o: %.c
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(SAN_FLAGS) $(NQ_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(SAN_FLAGS) $(NQ_CPPFLAGS) $(NQ_CFLAGS) -c $< -o $@
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/nestirq/abi.h
+# -MMD: the object tracks every header it includes (probes.h, abi.h, the
+# CO-RE flavours), so the skeleton and the loader never drift apart.
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -91,13 +120,15 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 $(BUILD)/tests/%: tests/unit/%.c $(SAN_CORE_OBJS) tests/unit/check.h
 	$(call msg,TEST-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(SAN_FLAGS) $(NQ_CFLAGS) -Itests/unit -o $@ $< $(SAN_CORE_OBJS) $(CORE_LIBS)
+	$(Q)$(CC) $(SAN_FLAGS) $(NQ_CPPFLAGS) $(NQ_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
+		$(SAN_CORE_OBJS) $(CORE_LIBS)
 
 # Live tests link the live side and libbpf.
 $(BUILD)/tests/live/%: tests/live/%.c $(CORE_OBJS) $(LIVE_OBJS) $(BPF_SKELS)
 	$(call msg,TEST-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(NQ_CFLAGS) -Itests/unit -o $@ $< $(CORE_OBJS) $(LIVE_OBJS) $(LIBS) $(CORE_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(NQ_CPPFLAGS) $(NQ_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
+		$(CORE_OBJS) $(LIVE_OBJS) $(BPF_LIBS) $(CORE_LIBS)
 
 $(BUILD)/bench/%.bpf.o: bench/%.bpf.c
 	$(call msg,BPF,$@)
@@ -112,14 +143,16 @@ $(BENCH_BINS): $(BENCH_SKELS)
 $(BUILD)/bench/%: bench/%.c $(CORE_OBJS) $(BENCH_SKELS)
 	$(call msg,BENCH-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -O2 -g $(NQ_CFLAGS) -I$(BUILD)/bench -o $@ $< $(CORE_OBJS) $(LIBS) $(CORE_LIBS) -lpthread
+	$(Q)$(CC) -O2 -g $(NQ_CPPFLAGS) $(NQ_CFLAGS) -I$(BUILD)/bench $(LDFLAGS) -o $@ $< \
+		$(CORE_OBJS) $(BPF_LIBS) $(CORE_LIBS) -lpthread
 
-# libFuzzer targets: clang only.
+# libFuzzer targets: clang only.  -MMD tracks the headers of the one-step
+# build, so a changed trace.h or trace_internal.h rebuilds the fuzzer.
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE \
-		-Wall -Wextra -Werror -Iinclude -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 $(NQ_CPPFLAGS) \
+		-Wall -Wextra -Werror -MMD -MP -MF $@.d $(LDFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
 
 unit: $(UNIT_BINS)
 

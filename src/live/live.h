@@ -152,7 +152,6 @@ struct nq_live_opts {
 };
 
 struct nq_live;
-struct nestirq_bpf;
 
 /* Opens, loads and attaches.  Returns NULL and fills err on a setup error
  * (no BPF at all); unavailable points are not errors, see the plan. */
@@ -165,7 +164,8 @@ void nq_live_close(struct nq_live *l);
 
 const struct nq_plan *nq_live_plan(const struct nq_live *l);
 const struct nq_sysinfo *nq_live_sysinfo(const struct nq_live *l);
-struct nestirq_bpf *nq_live_skel(struct nq_live *l);
+/* Is anything attached?  False after a re-plan that attached nothing. */
+bool nq_live_attached(const struct nq_live *l);
 /* Records dropped by the kernel side so far, in total and per CPU. */
 uint64_t nq_live_drops(const struct nq_live *l);
 int nq_live_ncpus(const struct nq_live *l);
@@ -179,6 +179,19 @@ bool nq_live_counting(const struct nq_live *l);
 int nq_live_nloaded(const struct nq_live *l);
 /* Number of programs in the BPF object. */
 int nq_live_nprograms(const struct nq_live *l);
+
+/* ---- BPF program statistics (bpf_stats.c) ---- */
+struct nq_metrics_snap;
+/* kernel.bpf_stats_enabled: 1, 0, or -1 if unreadable. */
+int nq_bpf_stats_sysctl(void);
+/*
+ * Turns run-time statistics on for as long as the returned fd is open
+ * (BPF_ENABLE_STATS: the kernel restores the previous state when the fd is
+ * closed, even if we crash).  -1 with err set on failure.
+ */
+int nq_bpf_stats_enable(char *err, size_t errlen);
+/* run_time_ns/run_cnt of every loaded program into s->prog. */
+void nq_live_prog_stats(struct nq_live *l, struct nq_metrics_snap *s);
 
 /* ---- VM labels ---- */
 /* "pid 1234 (name)" from /proc/PID/cmdline's QEMU -name, or "pid 1234 (comm)". */

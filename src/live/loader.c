@@ -18,7 +18,7 @@
 
 #include "nestirq/probes.h"
 #include "live.h"
-#include "nestirq.skel.h"
+#include "live_skel.h"
 
 #define MAX_LINKS 16
 
@@ -501,6 +501,11 @@ const struct nq_sysinfo *nq_live_sysinfo(const struct nq_live *l)
 struct nestirq_bpf *nq_live_skel(struct nq_live *l)
 {
 	return l->skel;
+}
+
+bool nq_live_attached(const struct nq_live *l)
+{
+	return l->skel != NULL;
 }
 
 uint64_t nq_live_drops(const struct nq_live *l)

@@ -21,8 +21,8 @@
 #include "check.h"
 #include "kvm_vm.h"
 #include "nestirq/probes.h"
-#include "../../src/live/live.h"
-#include "nestirq.skel.h"
+#include "live/live.h"
+#include "live/live_skel.h"
 
 #define MAX_EVENTS 4096
 

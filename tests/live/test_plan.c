@@ -10,7 +10,7 @@
 
 #include "check.h"
 #include "nestirq/engine.h"
-#include "../../src/live/live.h"
+#include "live/live.h"
 
 /* A root host with kprobes, tracefs, BTF everywhere and kvm loaded. */
 static void host(struct nq_sysinfo *si, const char *isa)

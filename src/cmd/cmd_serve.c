@@ -21,7 +21,7 @@
 #include "live/live.h"
 #include "nestirq/engine.h"
 #include "nestirq/netaddr.h"
-#include "serve.h"
+#include "serve/serve.h"
 
 #ifndef NESTIRQ_VERSION
 #define NESTIRQ_VERSION "0.1.0"
@@ -146,7 +146,7 @@ static void slow_info(struct serve *s, struct nq_metrics_snap *m)
 		m->nprobes++;
 	}
 	m->bpf_stats_enabled = s->stats_fd >= 0 ? 1 : nq_bpf_stats_sysctl();
-	nq_bpf_prog_stats(nq_live_skel(s->live), m);
+	nq_live_prog_stats(s->live, m);
 }
 
 static void publish(struct serve *s)
@@ -201,7 +201,7 @@ static int run(struct serve *s)
 		uint64_t now;
 
 		/* After a failed re-plan nothing is attached and poll returns at once. */
-		if (!nq_live_skel(s->live))
+		if (!nq_live_attached(s->live))
 			usleep(100000);
 		now = now_ms();
 

@@ -336,7 +336,7 @@ static int run_live(struct check *c)
 		uint64_t now;
 
 		/* After a failed re-plan nothing is attached and poll returns at once. */
-		if (!nq_live_skel(l))
+		if (!nq_live_attached(l))
 			usleep(100000);
 		now = nq_cli_now_ms();
 

@@ -13,8 +13,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "serve.h"
-#include "nestirq.skel.h"
+#include "live.h"
+#include "live_skel.h"
+#include "nestirq/metrics.h"
 
 int nq_bpf_stats_sysctl(void)
 {
@@ -43,8 +44,9 @@ int nq_bpf_stats_enable(char *err, size_t errlen)
 	return fd;
 }
 
-void nq_bpf_prog_stats(struct nestirq_bpf *skel, struct nq_metrics_snap *s)
+void nq_live_prog_stats(struct nq_live *l, struct nq_metrics_snap *s)
 {
+	struct nestirq_bpf *skel = nq_live_skel(l);
 	struct bpf_program *prog;
 
 	s->nprogs = 0;

@@ -38,17 +38,4 @@ void nq_log_close(void);
 void nq_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void nq_vlog(int prio, const char *fmt, va_list ap);
 
-/* ---- BPF program statistics (bpf_stats.c) ---- */
-struct nestirq_bpf;
-/* kernel.bpf_stats_enabled: 1, 0, or -1 if unreadable. */
-int nq_bpf_stats_sysctl(void);
-/*
- * Turns run-time statistics on for as long as the returned fd is open
- * (BPF_ENABLE_STATS: the kernel restores the previous state when the fd is
- * closed, even if we crash).  -1 with err set on failure.
- */
-int nq_bpf_stats_enable(char *err, size_t errlen);
-/* run_time_ns/run_cnt of every loaded program of the skeleton into s->prog. */
-void nq_bpf_prog_stats(struct nestirq_bpf *skel, struct nq_metrics_snap *s);
-
 #endif /* NESTIRQ_SERVE_H */
