@@ -2,11 +2,16 @@
 /*
  * nestirq event ABI, shared by the BPF programs and userspace.
  *
- * Every record is a fixed 64-byte struct nq_event: a 24-byte header and a
- * 40-byte payload union.  Widths are explicit, there are no pointers, and
- * the layout is the same on the BPF target and on x86-64 userspace.  New
- * kinds may be appended; existing fields never move.  Bump NQ_ABI_VERSION
- * when a field changes meaning.
+ * Every record is a fixed 64-byte struct nq_event: a 24-byte header, a
+ * 32-byte payload union and an 8-byte trailer (VM id, drop sequence).
+ * Widths are explicit, there are no pointers, and the layout is the same on
+ * the BPF target and on x86-64 userspace.  New kinds may be appended;
+ * existing fields never move.  Bump NQ_ABI_VERSION when a field changes
+ * meaning.
+ *
+ * Version 2 added the trailer (zero in version 1 records, which read as
+ * "VM unknown, no drop before"), the kinds from NQ_EV_SVI_RETURN on, and
+ * the flags bytes of accept, SVI and VMCS-switch records.
  */
 #ifndef NESTIRQ_ABI_H
 #define NESTIRQ_ABI_H
@@ -18,7 +23,9 @@
  */
 #include <linux/types.h>
 
-#define NQ_ABI_VERSION 1
+#define NQ_ABI_VERSION 2
+/* The oldest record version the readers still accept. */
+#define NQ_ABI_VERSION_MIN 1
 #define NQ_EVENT_SIZE  64
 
 /* vcpu_id when the probe could not tell which vCPU it ran for. */
@@ -38,6 +45,9 @@ enum nq_kind {
 	NQ_EV_NESTED_PI = 10,	    /* L2 posted-interrupt notification state */
 	NQ_EV_SVM_INTR_EXIT = 11,   /* tp kvm:kvm_nested_intr_vmexit (nSVM INTR) */
 	NQ_EV_LOST = 12,	    /* userspace marker: records lost before here */
+	NQ_EV_SVI_RETURN = 13,	    /* vmx_hwapic_isr_update returned */
+	NQ_EV_EXTINT = 14,	    /* kvm_cpu_get_extint returned inside a check */
+	NQ_EV_VM_GONE = 15,	    /* userspace marker: the VM (tgid / vm_id) is gone */
 	NQ_EV__MAX
 };
 
@@ -62,11 +72,21 @@ enum nq_ack_api {
 	NQ_ACK_API_GET_APIC_IRQ = 2, /* return of kvm_get_apic_interrupt(), <= 6.11 */
 };
 
-/* NQ_EV_SVI_UPDATE outcome. */
+/*
+ * NQ_EV_SVI_UPDATE outcome.  Version 2 probes always report WRITTEN at entry
+ * and let NQ_EV_SVI_RETURN say what happened; DEFERRED is what version 1
+ * probes inferred at entry, still honoured when replaying such traces.
+ */
 enum nq_svi_outcome {
 	NQ_SVI_WRITTEN = 0,  /* the VMWRITE to GUEST_INTR_STATUS.SVI happened */
 	NQ_SVI_DEFERRED = 1, /* 6.14+: deferred via nested.update_vmcs01_hwapic_isr */
 };
+
+/* NQ_EV_SVI_UPDATE flags */
+#define NQ_SVI_F_AWAIT_RETURN (1u << 0) /* a return probe is attached: judge at NQ_EV_SVI_RETURN */
+
+/* A tri-state byte read from the kernel: 0, 1, or not readable here. */
+#define NQ_BOOL_UNKNOWN 0xff
 
 /* NQ_EV_SVI_UPDATE origin: only L1 ISR updates must target vmcs01. */
 enum nq_svi_origin {
@@ -81,7 +101,24 @@ enum nq_svi_origin {
 #define NQ_CTL_POSTED_INTR  (1u << 3) /* PIN_BASED_POSTED_INTR */
 
 /* NQ_EV_PEEK flags */
-#define NQ_PEEK_F_IN_ACK (1u << 0) /* the peek ran inside the ack function (<= 6.11) */
+#define NQ_PEEK_F_IN_ACK  (1u << 0) /* the peek ran inside the ack function (<= 6.11) */
+#define NQ_PEEK_F_DECIDES (1u << 1) /* this kernel decides the exit vector here (6.12+) */
+
+/* NQ_EV_IRQ_ACCEPT flags */
+#define NQ_ACCEPT_F_EXACT (1u << 0) /* from __apic_accept_irq: vcpu and VM read from the APIC */
+
+/* APIC delivery modes (ICR bits 10:8, as KVM passes them to the tracepoint) */
+#define NQ_APIC_DM_MASK	  0x700u
+#define NQ_APIC_DM_FIXED  0x000u
+#define NQ_APIC_DM_LOWEST 0x100u
+
+/* NQ_EV_LOST sources */
+enum nq_lost_source {
+	NQ_LOST_RINGBUF = 0,	/* ring buffer full: hdr.cpu is the CPU that dropped */
+	NQ_LOST_PROBE_MISS = 1, /* kretprobe maxactive or BPF recursion: CPU unknown */
+};
+/* hdr.cpu of a marker that applies to every CPU */
+#define NQ_CPU_ALL 0xffffu
 
 /* VM_EXIT_INTR_INFO / exit_int_info bits (SDM 24.9.2) */
 #define NQ_INTR_INFO_VALID	       0x80000000u
@@ -105,7 +142,8 @@ struct nq_irq_accept {
 	__u16 delivery_mode;
 	__u16 trigger_mode;
 	__u8 vector;
-	__u8 pad[3];
+	__u8 flags; /* NQ_ACCEPT_F_* */
+	__u8 pad[2];
 };
 
 struct nq_check_enter {
@@ -155,16 +193,34 @@ struct nq_vmexit_inject {
 
 struct nq_svi_update {
 	__s32 max_isr; /* -1: ISR empty */
-	__u8 vmcs;
-	__u8 outcome; /* enum nq_svi_outcome */
-	__u8 origin;  /* enum nq_svi_origin */
+	__u8 vmcs;     /* loaded at entry (7.x switches to vmcs01 inside) */
+	__u8 outcome;  /* enum nq_svi_outcome */
+	__u8 origin;   /* enum nq_svi_origin */
 	__u8 guest_mode;
+	__u8 flags; /* NQ_SVI_F_* */
+	__u8 pad[3];
+};
+
+struct nq_svi_return {
+	__u8 vmcs;	      /* loaded at return */
+	__u8 update_pending;  /* nested.update_vmcs01_hwapic_isr at return, or NQ_BOOL_UNKNOWN */
+	__u8 guest_mode;
+	__u8 pad;
 };
 
 struct nq_vmcs_switch {
 	__u8 to; /* enum nq_vmcs: the VMCS that became current */
 	__u8 guest_mode;
-	__u8 pad[2];
+	__u8 apicv_active; /* vcpu->arch.apic->apicv_active, or NQ_BOOL_UNKNOWN */
+	__u8 pad;
+};
+
+struct nq_extint {
+	__s32 vector; /* -1: no PIC interrupt */
+};
+
+struct nq_vm_gone {
+	__u32 tgid; /* the process that hosted the VM (also in the header) */
 };
 
 struct nq_nested_pi {
@@ -178,31 +234,52 @@ struct nq_svm_intr_exit {
 };
 
 struct nq_lost {
-	__u64 count; /* records lost on this cpu since the previous marker */
+	__u64 count;  /* records lost on hdr.cpu (NQ_CPU_ALL: anywhere) since the previous marker */
+	__u8 source;  /* enum nq_lost_source */
+	__u8 pad[7];
 };
 
 struct nq_event {
 	struct nq_event_hdr h;
 	union {
-		struct nq_irq_accept accept;
-		struct nq_check_enter check_enter;
-		struct nq_check_exit check_exit;
-		struct nq_peek peek;
-		struct nq_ack ack;
-		struct nq_hw_vmexit hw_exit;
-		struct nq_vmexit_inject inject;
-		struct nq_svi_update svi;
-		struct nq_vmcs_switch vmcs_switch;
-		struct nq_nested_pi pi;
-		struct nq_svm_intr_exit svm_intr;
-		struct nq_lost lost;
-		__u8 raw[40];
+		struct {
+			union {
+				struct nq_irq_accept accept;
+				struct nq_check_enter check_enter;
+				struct nq_check_exit check_exit;
+				struct nq_peek peek;
+				struct nq_ack ack;
+				struct nq_hw_vmexit hw_exit;
+				struct nq_vmexit_inject inject;
+				struct nq_svi_update svi;
+				struct nq_svi_return svi_ret;
+				struct nq_vmcs_switch vmcs_switch;
+				struct nq_nested_pi pi;
+				struct nq_svm_intr_exit svm_intr;
+				struct nq_extint extint;
+				struct nq_vm_gone vm_gone;
+				struct nq_lost lost;
+				__u8 body[32];
+			};
+			/*
+			 * The VM (a 32-bit id of its struct kvm, 0: unknown), so that one
+			 * process may host several VMs and a reused pid starts afresh.
+			 */
+			__u32 vm_id;
+			/*
+			 * Records dropped on hdr.cpu before this one was reserved (low 32
+			 * bits): a change between two records of a CPU places the loss.
+			 */
+			__u32 drop_seq;
+		};
+		__u8 raw[40]; /* the payload and trailer as bytes */
 	};
 };
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct nq_event_hdr) == 24, "hdr size");
 _Static_assert(sizeof(struct nq_event) == NQ_EVENT_SIZE, "event size");
+_Static_assert(__builtin_offsetof(struct nq_event, vm_id) == 56, "trailer offset");
 #endif
 
 #endif /* NESTIRQ_ABI_H */

@@ -18,6 +18,9 @@ static const char *const kind_names[NQ_EV__MAX] = {
 	[NQ_EV_NESTED_PI] = "nested_pi",
 	[NQ_EV_SVM_INTR_EXIT] = "svm_intr_exit",
 	[NQ_EV_LOST] = "lost",
+	[NQ_EV_SVI_RETURN] = "svi_return",
+	[NQ_EV_EXTINT] = "extint",
+	[NQ_EV_VM_GONE] = "vm_gone",
 };
 
 static const struct {

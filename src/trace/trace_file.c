@@ -281,10 +281,10 @@ int nq_bin_open(struct nq_trace_reader *r)
 		return -1;
 	}
 	v = nq_le16(p + 10);
-	if (v != NQ_ABI_VERSION) {
+	if (v < NQ_ABI_VERSION_MIN || v > NQ_ABI_VERSION) {
 		nq_reader_fail(
-			r, "offset 10: unsupported event ABI version %u (this nestirq reads %d)", v,
-			NQ_ABI_VERSION);
+			r, "offset 10: unsupported event ABI version %u (this nestirq reads %d to %d)",
+			v, NQ_ABI_VERSION_MIN, NQ_ABI_VERSION);
 		return -1;
 	}
 	meta_len = nq_le32(p + 12);
