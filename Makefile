@@ -31,7 +31,8 @@ NQ_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD) $(CPPFLAGS)
 NQ_CFLAGS := -std=c11 $(WARN) -MMD -MP
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-CORE_SRCS := $(sort $(wildcard src/trace/*.c src/engine/*.c src/report/*.c)) src/serve/netaddr.c
+CORE_SRCS := $(sort $(wildcard src/common/*.c src/trace/*.c src/engine/*.c src/report/*.c)) \
+	src/serve/netaddr.c
 SERVE_SRCS := $(filter-out src/serve/netaddr.c,$(sort $(wildcard src/serve/*.c)))
 LIVE_SRCS := $(sort $(wildcard src/live/*.c))
 CMD_SRCS := $(sort $(wildcard src/cmd/*.c))
