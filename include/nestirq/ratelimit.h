@@ -22,8 +22,8 @@
 #define NQ_RL_BURST	  5
 #define NQ_RL_INTERVAL_NS (UINT64_C(10) * 1000000000u)
 /* (kind, VM) pairs tracked one by one; beyond, one shared slot per kind. */
-#define NQ_RL_KEYS	  256
-#define NQ_RL_OTHER_VMS	  UINT32_MAX
+#define NQ_RL_KEYS	256
+#define NQ_RL_OTHER_VMS UINT32_MAX
 
 struct nq_rl_key {
 	uint32_t vm;

@@ -134,9 +134,12 @@ static void test_unlimited_and_backwards_clock(void)
 	struct sink s;
 	struct nq_ratelimit *rl = new_rl(&s, 0);
 	char line[256];
-	struct nq_rl_report r = {
-		.kind = NQ_V_SVI_IN_VMCS02, .vm = 9, .count = 3, .total = 8, .first_ns = SEC,
-		.last_ns = SEC + SEC / 2};
+	struct nq_rl_report r = {.kind = NQ_V_SVI_IN_VMCS02,
+				 .vm = 9,
+				 .count = 3,
+				 .total = 8,
+				 .first_ns = SEC,
+				 .last_ns = SEC + SEC / 2};
 
 	CHECK(rl);
 	for (unsigned int i = 0; i < 100; i++)
@@ -146,7 +149,8 @@ static void test_unlimited_and_backwards_clock(void)
 	CHECK(!nq_ratelimit_allow(rl, NQ_V_SVI_IN_VMCS02, 1, 40 * SEC)); /* stepped back */
 	CHECK_EQ(s.n, 0);
 	nq_ratelimit_format(line, sizeof(line), &r);
-	CHECK_STR_CONTAINS(line, "suppressed 3 more svi_in_vmcs02 (I1) violations vm=9 over 0.500s");
+	CHECK_STR_CONTAINS(line,
+			   "suppressed 3 more svi_in_vmcs02 (I1) violations vm=9 over 0.500s");
 	CHECK_STR_CONTAINS(line, "8 suppressed in all");
 	free(rl);
 }
