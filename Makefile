@@ -31,9 +31,12 @@ NQ_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD) $(CPPFLAGS)
 NQ_CFLAGS := -std=c11 $(WARN) -MMD -MP
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
+# The parts of serve that need no library beyond libc: address parsing and
+# the structured violation records, unit-tested with the core.
+SERVE_CORE_SRCS := src/serve/netaddr.c src/serve/vrecord.c src/serve/vring.c
 CORE_SRCS := $(sort $(wildcard src/common/*.c src/trace/*.c src/engine/*.c src/report/*.c)) \
-	src/serve/netaddr.c
-SERVE_SRCS := $(filter-out src/serve/netaddr.c,$(sort $(wildcard src/serve/*.c)))
+	$(SERVE_CORE_SRCS)
+SERVE_SRCS := $(filter-out $(SERVE_CORE_SRCS),$(sort $(wildcard src/serve/*.c)))
 LIVE_SRCS := $(sort $(wildcard src/live/*.c))
 CMD_SRCS := $(sort $(wildcard src/cmd/*.c))
 
@@ -53,6 +56,9 @@ SAN_CORE_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(CORE_SRCS))
 # `make deps all` links against what `deps` has just installed.
 BPF_LIBS = $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
 MHD_LIBS = $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
+# serve: sd_journal_send, the --web.config.file YAML, bcrypt via crypt_r.
+SERVE_LIBS = $(shell $(PKG_CONFIG) --libs libsystemd yaml-0.1 libxcrypt 2>/dev/null || \
+	echo -lsystemd -lyaml -lcrypt)
 CORE_LIBS := -lz -lm
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -79,7 +85,7 @@ all: $(BUILD)/nestirq
 # is missing (a fresh machine that has not run `make deps`).
 check-libs:
 	$(Q)missing=; \
-	for p in libbpf libmicrohttpd libelf zlib; do \
+	for p in libbpf libmicrohttpd libelf zlib libsystemd yaml-0.1 libxcrypt; do \
 		$(PKG_CONFIG) --exists $$p 2>/dev/null || missing="$$missing $$p"; \
 	done; \
 	command -v $(CLANG) >/dev/null || missing="$$missing clang"; \
@@ -90,7 +96,7 @@ check-libs:
 
 $(BUILD)/nestirq: $(CMD_OBJS) $(SERVE_OBJS) $(LIVE_OBJS) $(CORE_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) $(MHD_LIBS) $(CORE_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) $(MHD_LIBS) $(SERVE_LIBS) $(CORE_LIBS)
 
 # The live objects and the commands include the skeletons.
 $(LIVE_OBJS) $(CMD_OBJS): $(BPF_SKELS)

@@ -10,7 +10,10 @@ pkgs=(
 	libbpf-dev libelf-dev zlib1g-dev  # the loader links Debian's libbpf
 	clang-format                      # make format-check
 	jq                                # CLI tests read nestirq's JSON output
-	libmicrohttpd-dev                 # nestirq serve's HTTP server
+	libmicrohttpd-dev                 # nestirq serve's HTTP server (and TLS, via GnuTLS)
+	libsystemd-dev                    # serve: violations to journald (sd_journal_send)
+	libyaml-dev libcrypt-dev          # serve --web.config.file: YAML, bcrypt (crypt_r)
+	openssl                           # serve TLS test: a self-signed certificate
 	prometheus curl                   # serve tests: a real Prometheus, promtool, HTTP client
 	bpftrace                          # bench/storm.sh compares nestirq against it
 	python3                           # check tests validate JUnit with ElementTree

@@ -21,6 +21,7 @@
 #include "live/live.h"
 #include "nestirq/engine.h"
 #include "nestirq/netaddr.h"
+#include "nestirq/trace.h"
 #include "serve/serve.h"
 
 #ifndef NESTIRQ_VERSION
@@ -34,9 +35,8 @@
  */
 #define DEFAULT_LISTEN "127.0.0.1:9747"
 
-#define SNAP_EVERY_MS	      100  /* publish at most this often under load */
-#define SLOW_EVERY_MS	      1000 /* module re-plan check, BPF program stats */
-#define VIOLATION_LOG_PER_MIN 60
+#define SNAP_EVERY_MS 100  /* publish at most this often under load */
+#define SLOW_EVERY_MS 1000 /* module re-plan check, BPF program stats */
 
 struct serve {
 	struct nq_serve_shared *sh;
@@ -44,7 +44,7 @@ struct serve {
 	struct nq_live *live;
 	struct nq_vm_table vms;
 	int stats_fd;
-	uint64_t minute_start, logged_this_minute, unlogged;
+	struct nq_vsink *vsink;	      /* journald, --log and /violations (src/serve/vsink.c) */
 	struct nq_metrics_snap *next; /* built here, copied under the lock */
 };
 
@@ -60,16 +60,19 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: nestirq serve [--listen ADDR:PORT] [--allow-remote] [--log FILE]\n"
-		"                     [--enable-bpf-stats] [-p PID]\n"
+		"                     [--enable-bpf-stats] [-p PID] [--replay FILE]\n"
 		"\n"
 		"Trace the live hypervisor as a daemon and export Prometheus metrics.\n"
 		"\n"
-		"  -l, --listen ADDR:PORT  where to serve /metrics and /healthz\n"
+		"  -l, --listen ADDR:PORT  where to serve /metrics, /healthz and /violations\n"
 		"                          (default %s; [::1]:PORT for IPv6)\n"
 		"      --allow-remote      permit a non-loopback listen address\n"
-		"      --log FILE          log to FILE (reopened on SIGHUP) instead of stderr\n"
+		"      --log FILE          log JSON lines to FILE (reopened on SIGHUP) instead of\n"
+		"                          stderr; violations carry their evidence\n"
 		"      --enable-bpf-stats  count BPF run time while running (restored on exit)\n"
 		"  -p, --pid PID           only this hypervisor process\n"
+		"      --replay FILE       serve what a recorded trace shows instead of the live\n"
+		"                          host (test log and alert pipelines; no BPF needed)\n"
 		"\n"
 		"exit: 0 stopped by SIGINT/SIGTERM, 2 usage or setup error,\n"
 		"      4 this host cannot load the BPF programs\n",
@@ -85,25 +88,15 @@ static void on_violation(const struct nq_violation *v, void *ctx)
 {
 	struct serve *s = ctx;
 	struct nq_vm_slot *slot = nq_vm_table_count(&s->vms, v->tgid, v->kind);
-	uint64_t now = now_ms();
+	const char *label = NULL;
 
 	if (slot)
 		nq_vm_label(v->tgid, slot->label, sizeof(slot->label));
-	/* Violations are counted always, logged at a bounded rate. */
-	if (now - s->minute_start >= 60000) {
-		if (s->unlogged)
-			nq_log(LOG_WARNING,
-			       "%" PRIu64 " more violations in the last minute (not logged)",
-			       s->unlogged);
-		s->minute_start = now;
-		s->logged_this_minute = s->unlogged = 0;
-	}
-	if (s->logged_this_minute++ < VIOLATION_LOG_PER_MIN)
-		nq_log(LOG_WARNING, "violation %s (%s) pid=%" PRIu32 " vcpu=%" PRIu32 ": %s",
-		       nq_violation_name(v->kind), nq_violation_invariant(v->kind), v->tgid,
-		       v->vcpu_id, v->message);
-	else
-		s->unlogged++;
+	for (unsigned int i = 0; i < s->vms.n; i++)
+		if (s->vms.vm[i].tgid == v->tgid)
+			label = s->vms.vm[i].label;
+	/* Counted always (metrics); logged through the storm limiter. */
+	nq_vsink_violation(s->vsink, v, label);
 }
 
 static void on_event(const struct nq_event *ev, void *ctx)
@@ -120,25 +113,29 @@ static void on_counted(unsigned int kind, uint64_t n, void *ctx)
 	nq_engine_count(s->engine, kind, n);
 }
 
-static void static_info(struct serve *s, struct nq_metrics_snap *m)
+static void static_info(struct serve *s, struct nq_metrics_snap *m,
+			const struct nq_trace_meta *replayed)
 {
-	const struct nq_sysinfo *si = nq_live_sysinfo(s->live);
+	const struct nq_sysinfo *si = s->live ? nq_live_sysinfo(s->live) : NULL;
 	struct timespec ts;
 
 	snprintf(m->version, sizeof(m->version), "%s", NESTIRQ_VERSION);
-	snprintf(m->kernel, sizeof(m->kernel), "%s", si->release);
-	snprintf(m->flow, sizeof(m->flow), "%s", si->flow);
-	snprintf(m->isa, sizeof(m->isa), "%s", si->isa);
+	snprintf(m->kernel, sizeof(m->kernel), "%s", si ? si->release : replayed->kernel);
+	snprintf(m->flow, sizeof(m->flow), "%s", si ? si->flow : replayed->flow);
+	snprintf(m->isa, sizeof(m->isa), "%s", si ? si->isa : replayed->isa);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	m->start_time = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-	m->live = true;
+	m->live = s->live != NULL;
 }
 
 /* The plan can change (module load); refresh the probe and program tables. */
 static void slow_info(struct serve *s, struct nq_metrics_snap *m)
 {
-	const struct nq_plan *p = nq_live_plan(s->live);
+	const struct nq_plan *p;
 
+	if (!s->live) /* --replay: no probes */
+		return;
+	p = nq_live_plan(s->live);
 	m->nprobes = 0;
 	for (int i = 0; i < NQ_PT__MAX && i < NQ_METRICS_MAX_PROBES; i++) {
 		snprintf(m->probe[i].name, sizeof(m->probe[i].name), "%s", nq_point_names[i]);
@@ -152,11 +149,11 @@ static void slow_info(struct serve *s, struct nq_metrics_snap *m)
 static void publish(struct serve *s)
 {
 	struct nq_metrics_snap *m = s->next;
-	int ncpus = nq_live_ncpus(s->live);
+	int ncpus = s->live ? nq_live_ncpus(s->live) : 0;
 
 	memcpy(&m->stats, nq_engine_stats(s->engine), sizeof(m->stats));
 	memcpy(&m->vms, &s->vms, sizeof(m->vms));
-	m->drops_total = nq_live_drops(s->live);
+	m->drops_total = s->live ? nq_live_drops(s->live) : 0;
 	m->ncpus = ncpus > 0 ? (unsigned int)ncpus : 0;
 	m->drops_cpu_other = 0;
 	for (int c = 0; c < ncpus; c++) {
@@ -197,13 +194,14 @@ static int run(struct serve *s)
 	int rc = NQ_EXIT_OK;
 
 	while (!nq_live_stop) {
-		int r = nq_live_poll(s->live, 100);
+		int r = s->live ? nq_live_poll(s->live, 100) : 0;
 		uint64_t now;
 
 		/* After a failed re-plan nothing is attached and poll returns at once. */
-		if (!nq_live_attached(s->live))
+		if (!s->live || !nq_live_attached(s->live))
 			usleep(100000);
 		now = now_ms();
+		nq_vsink_tick(s->vsink, false);
 
 		if (r < 0 && r != -EINTR) {
 			nq_log(LOG_ERR, "reading the ring buffer: %s", strerror(-r));
@@ -220,7 +218,7 @@ static int run(struct serve *s)
 		}
 		if (now - last_slow >= SLOW_EVERY_MS) {
 			char msg[256];
-			int m = nq_live_check_modules(s->live, msg, sizeof(msg));
+			int m = s->live ? nq_live_check_modules(s->live, msg, sizeof(msg)) : 0;
 
 			if (m) {
 				nq_log(m < 0 ? LOG_ERR : LOG_INFO, "%s", msg);
@@ -234,12 +232,13 @@ static int run(struct serve *s)
 			last_snap = now;
 		}
 	}
-	nq_live_poll(s->live, 0);
+	if (s->live)
+		nq_live_poll(s->live, 0);
 	return rc;
 }
 
 struct serve_opts {
-	const char *listen, *log;
+	const char *listen, *log, *replay;
 	bool allow_remote, enable_stats;
 	uint32_t tgid;
 };
@@ -252,6 +251,7 @@ static int parse(int argc, char **argv, struct serve_opts *o)
 		{"log", required_argument, NULL, 'L'},
 		{"enable-bpf-stats", no_argument, NULL, 'S'},
 		{"pid", required_argument, NULL, 'p'},
+		{"replay", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -279,6 +279,9 @@ static int parse(int argc, char **argv, struct serve_opts *o)
 			if (nq_cli_parse_pid("serve", optarg, &o->tgid))
 				return NQ_EXIT_USAGE;
 			break;
+		case 'r':
+			o->replay = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return NQ_EXIT_OK;
@@ -290,6 +293,10 @@ static int parse(int argc, char **argv, struct serve_opts *o)
 	if (optind != argc) {
 		fprintf(stderr, "nestirq serve: unexpected argument '%s' (try --help)\n",
 			argv[optind]);
+		return NQ_EXIT_USAGE;
+	}
+	if (o->replay && (o->tgid || o->enable_stats)) {
+		fprintf(stderr, "nestirq serve: --replay takes no -p or --enable-bpf-stats\n");
 		return NQ_EXIT_USAGE;
 	}
 	return -1;
@@ -304,6 +311,7 @@ int cmd_serve(int argc, char **argv)
 	struct nq_engine_config cfg = {0};
 	struct nq_live_opts lo = {0};
 	struct nq_http *http;
+	struct nq_trace_meta replayed;
 	sigset_t block, old;
 	char err[256], addr[80];
 	int rc;
@@ -336,7 +344,8 @@ int cmd_serve(int argc, char **argv)
 		pthread_mutex_init(&s.sh->lock, NULL);
 	cfg.on_violation = on_violation;
 	cfg.ctx = &s;
-	s.engine = s.sh && s.next ? nq_engine_new(&cfg) : NULL;
+	s.vsink = nq_vsink_new();
+	s.engine = s.sh && s.next && s.vsink ? nq_engine_new(&cfg) : NULL;
 	if (!s.engine) {
 		nq_log(LOG_ERR, "out of memory");
 		rc = NQ_EXIT_USAGE;
@@ -351,6 +360,17 @@ int cmd_serve(int argc, char **argv)
 		}
 	}
 
+	s.sh->violations = nq_vsink_ring(s.vsink);
+	if (o.replay) {
+		if (nq_serve_replay(o.replay, s.engine, &replayed, err, sizeof(err))) {
+			nq_log(LOG_ERR, "--replay %s: %s", o.replay, err);
+			rc = NQ_EXIT_USAGE;
+			goto out;
+		}
+		static_info(&s, s.next, &replayed);
+		publish(&s);
+		goto serve;
+	}
 	lo.tgid = o.tgid;
 	lo.cb = on_event;
 	lo.ctx = &s;
@@ -363,7 +383,7 @@ int cmd_serve(int argc, char **argv)
 		rc = NQ_EXIT_UNSUPPORTED;
 		goto out;
 	}
-	static_info(&s, s.next);
+	static_info(&s, s.next, NULL);
 	slow_info(&s, s.next);
 	publish(&s);
 	log_plan(s.live);
@@ -371,6 +391,7 @@ int cmd_serve(int argc, char **argv)
 		nq_log(LOG_INFO, "kernel.bpf_stats_enabled is off: BPF run time stays 0 "
 				 "(--enable-bpf-stats turns it on while serving)");
 
+serve:
 	/* MHD's thread inherits this mask: signals go to the event loop only. */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
@@ -392,25 +413,29 @@ int cmd_serve(int argc, char **argv)
 		rc = NQ_EXIT_USAGE;
 		goto out;
 	}
-	nq_log(LOG_INFO, "serving http://%s/metrics and /healthz", addr);
+	nq_log(LOG_INFO, "serving http://%s/metrics, /healthz and /violations%s", addr,
+	       o.replay ? " (replayed trace)" : "");
 
 	rc = run(&s);
 
 	nq_http_stop(http);
-	nq_engine_finish(s.engine);
+	if (s.live)
+		nq_engine_finish(s.engine);
+	nq_vsink_tick(s.vsink, true);
 	{
 		const struct nq_stats *st = nq_engine_stats(s.engine);
 
 		nq_log(LOG_INFO,
 		       "stopping: %" PRIu64 " events, %" PRIu64 " pairs, %" PRIu64
 		       " violations, %" PRIu64 " ring-buffer drops; probes detached",
-		       st->events, st->pairs, st->violations, nq_live_drops(s.live));
+		       st->events, st->pairs, st->violations, s.live ? nq_live_drops(s.live) : 0);
 	}
 out:
 	nq_live_close(s.live); /* detaches every probe */
 	if (s.stats_fd >= 0)
 		close(s.stats_fd); /* the kernel restores bpf_stats_enabled */
 	nq_engine_free(s.engine);
+	nq_vsink_free(s.vsink);
 	if (s.sh)
 		pthread_mutex_destroy(&s.sh->lock);
 	free(s.sh);

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "common/json_writer.h"
 #include "nestirq/ratelimit.h"
 #include "nestirq/report.h"
 
@@ -125,20 +126,27 @@ int nq_ratelimit_format(char *buf, size_t len, const struct nq_rl_report *r)
 void nq_ratelimit_print(FILE *out, const struct nq_rl_report *r, bool json)
 {
 	char line[256];
+	struct nq_json w;
 
 	if (!json) {
 		nq_ratelimit_format(line, sizeof(line), r);
 		fprintf(out, "%s\n", line);
 		return;
 	}
-	fprintf(out, "{\"type\":\"suppressed\",\"kind\":\"%s\",\"invariant\":\"%s\",",
-		nq_violation_name(r->kind), nq_violation_invariant(r->kind));
+	nq_json_init(&w, out);
+	nq_json_begin_object(&w);
+	nq_json_kstr(&w, "type", "suppressed");
+	nq_json_kstr(&w, "kind", nq_violation_name(r->kind));
+	nq_json_kstr(&w, "invariant", nq_violation_invariant(r->kind));
+	nq_json_key(&w, "vm");
 	if (r->vm == NQ_RL_OTHER_VMS)
-		fprintf(out, "\"vm\":null,");
+		nq_json_null(&w); /* VMs beyond the key table, together */
 	else
-		fprintf(out, "\"vm\":%" PRIu32 ",", r->vm);
-	fprintf(out,
-		"\"count\":%" PRIu64 ",\"total\":%" PRIu64 ",\"first_ts\":%" PRIu64
-		",\"last_ts\":%" PRIu64 "}\n",
-		r->count, r->total, r->first_ns, r->last_ns);
+		nq_json_u64(&w, r->vm);
+	nq_json_ku64(&w, "count", r->count);
+	nq_json_ku64(&w, "total", r->total);
+	nq_json_ku64(&w, "first_ts", r->first_ns);
+	nq_json_ku64(&w, "last_ts", r->last_ns);
+	nq_json_end_object(&w);
+	fputc('\n', out);
 }

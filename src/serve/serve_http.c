@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 
 #include "serve.h"
+#include "vring.h"
 
 #define CONN_LIMIT	  64
 #define PER_IP_LIMIT	  16
@@ -86,6 +87,17 @@ static enum MHD_Result metrics(struct nq_http *h, struct MHD_Connection *c)
 	return reply(c, MHD_HTTP_OK, NQ_METRICS_CONTENT_TYPE, buf, len, MHD_RESPMEM_MUST_FREE);
 }
 
+/* The last NQ_VRING_CAP violations with their evidence (docs/production.md). */
+static enum MHD_Result violations(struct nq_http *h, struct MHD_Connection *c)
+{
+	size_t len;
+	char *buf = h->sh->violations ? nq_vring_render(h->sh->violations, &len) : NULL;
+
+	if (!buf)
+		return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	return reply(c, MHD_HTTP_OK, "application/json", buf, len, MHD_RESPMEM_MUST_FREE);
+}
+
 static enum MHD_Result health(struct nq_http *h, struct MHD_Connection *c)
 {
 	uint64_t beat;
@@ -121,10 +133,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return metrics(h, c);
 	if (!strcmp(url, "/healthz"))
 		return health(h, c);
+	if (!strcmp(url, "/violations"))
+		return violations(h, c);
 	if (!strcmp(url, "/"))
 		return text(c, MHD_HTTP_OK,
-			    "nestirq serve: /metrics (Prometheus text format 0.0.4), /healthz\n");
-	return text(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics or /healthz\n");
+			    "nestirq serve: /metrics (Prometheus text format 0.0.4), /healthz, "
+			    "/violations (JSON)\n");
+	return text(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics, /healthz or /violations\n");
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
