@@ -56,9 +56,10 @@ SAN_CORE_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(CORE_SRCS))
 # `make deps all` links against what `deps` has just installed.
 BPF_LIBS = $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
 MHD_LIBS = $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
-# serve: sd_journal_send, the --web.config.file YAML, bcrypt via crypt_r.
-SERVE_LIBS = $(shell $(PKG_CONFIG) --libs libsystemd yaml-0.1 libxcrypt 2>/dev/null || \
-	echo -lsystemd -lyaml -lcrypt)
+# serve: sd_journal_send, the --web.config.file YAML, bcrypt via crypt_rn,
+# and GnuTLS (already libmicrohttpd's) to check the certificate and key.
+SERVE_LIBS = $(shell $(PKG_CONFIG) --libs libsystemd yaml-0.1 libxcrypt gnutls 2>/dev/null || \
+	echo -lsystemd -lyaml -lcrypt -lgnutls)
 CORE_LIBS := -lz -lm
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -85,7 +86,7 @@ all: $(BUILD)/nestirq
 # is missing (a fresh machine that has not run `make deps`).
 check-libs:
 	$(Q)missing=; \
-	for p in libbpf libmicrohttpd libelf zlib libsystemd yaml-0.1 libxcrypt; do \
+	for p in libbpf libmicrohttpd libelf zlib libsystemd yaml-0.1 libxcrypt gnutls; do \
 		$(PKG_CONFIG) --exists $$p 2>/dev/null || missing="$$missing $$p"; \
 	done; \
 	command -v $(CLANG) >/dev/null || missing="$$missing clang"; \

@@ -12,7 +12,8 @@ pkgs=(
 	jq                                # CLI tests read nestirq's JSON output
 	libmicrohttpd-dev                 # nestirq serve's HTTP server (and TLS, via GnuTLS)
 	libsystemd-dev                    # serve: violations to journald (sd_journal_send)
-	libyaml-dev libcrypt-dev          # serve --web.config.file: YAML, bcrypt (crypt_r)
+	libyaml-dev libcrypt-dev          # serve --web.config.file: YAML, bcrypt (crypt_rn)
+	libgnutls28-dev                   # ... and its certificate check (GnuTLS, as libmicrohttpd)
 	openssl                           # serve TLS test: a self-signed certificate
 	prometheus curl                   # serve tests: a real Prometheus, promtool, HTTP client
 	bpftrace                          # bench/storm.sh compares nestirq against it

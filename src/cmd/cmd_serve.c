@@ -23,6 +23,7 @@
 #include "nestirq/netaddr.h"
 #include "nestirq/trace.h"
 #include "serve/serve.h"
+#include "serve/webconfig.h"
 
 #ifndef NESTIRQ_VERSION
 #define NESTIRQ_VERSION "0.1.0"
@@ -59,7 +60,9 @@ static void on_hup(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: nestirq serve [--listen ADDR:PORT] [--allow-remote] [--log FILE]\n"
+		"usage: nestirq serve [--listen ADDR:PORT] [--allow-remote] [--web.config.file "
+		"FILE]\n"
+		"                     [--log FILE]\n"
 		"                     [--enable-bpf-stats] [-p PID] [--replay FILE]\n"
 		"\n"
 		"Trace the live hypervisor as a daemon and export Prometheus metrics.\n"
@@ -67,6 +70,9 @@ static void usage(FILE *out)
 		"  -l, --listen ADDR:PORT  where to serve /metrics, /healthz and /violations\n"
 		"                          (default %s; [::1]:PORT for IPv6)\n"
 		"      --allow-remote      permit a non-loopback listen address\n"
+		"      --web.config.file FILE  TLS and basic auth, in the Prometheus\n"
+		"                          exporter-toolkit format (tls_server_config:\n"
+		"                          cert_file, key_file; basic_auth_users: bcrypt)\n"
 		"      --log FILE          log JSON lines to FILE (reopened on SIGHUP) instead of\n"
 		"                          stderr; violations carry their evidence\n"
 		"      --enable-bpf-stats  count BPF run time while running (restored on exit)\n"
@@ -238,7 +244,7 @@ static int run(struct serve *s)
 }
 
 struct serve_opts {
-	const char *listen, *log, *replay;
+	const char *listen, *log, *replay, *web_config;
 	bool allow_remote, enable_stats;
 	uint32_t tgid;
 };
@@ -252,6 +258,7 @@ static int parse(int argc, char **argv, struct serve_opts *o)
 		{"enable-bpf-stats", no_argument, NULL, 'S'},
 		{"pid", required_argument, NULL, 'p'},
 		{"replay", required_argument, NULL, 'r'},
+		{"web.config.file", required_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -281,6 +288,9 @@ static int parse(int argc, char **argv, struct serve_opts *o)
 			break;
 		case 'r':
 			o->replay = optarg;
+			break;
+		case 'W':
+			o->web_config = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -312,6 +322,7 @@ int cmd_serve(int argc, char **argv)
 	struct nq_live_opts lo = {0};
 	struct nq_http *http;
 	struct nq_trace_meta replayed;
+	struct nq_webconfig wc;
 	sigset_t block, old;
 	char err[256], addr[80];
 	int rc;
@@ -331,10 +342,22 @@ int cmd_serve(int argc, char **argv)
 			addr);
 		return NQ_EXIT_USAGE;
 	}
-	if (nq_log_open(o.log, err, sizeof(err))) {
-		fprintf(stderr, "nestirq serve: --log %s\n", err);
+	if (o.web_config && nq_webconfig_load(o.web_config, &wc, err, sizeof(err))) {
+		fprintf(stderr, "nestirq serve: --web.config.file %s: %s\n", o.web_config, err);
 		return NQ_EXIT_USAGE;
 	}
+	if (nq_log_open(o.log, err, sizeof(err))) {
+		fprintf(stderr, "nestirq serve: --log %s\n", err);
+		if (o.web_config)
+			nq_webconfig_free(&wc);
+		return NQ_EXIT_USAGE;
+	}
+	if (o.allow_remote && !nq_addr_is_loopback((struct sockaddr *)&ss) &&
+	    (!o.web_config || !wc.tls || !wc.nusers))
+		nq_log(LOG_WARNING,
+		       "--listen %s without TLS and basic auth: anyone who can reach "
+		       "it reads the metrics (see --web.config.file)",
+		       addr);
 
 	memset(&s, 0, sizeof(s));
 	s.stats_fd = -1;
@@ -398,7 +421,8 @@ serve:
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	http = nq_http_start((struct sockaddr *)&ss, s.sh, err, sizeof(err));
+	http = nq_http_start((struct sockaddr *)&ss, s.sh, o.web_config ? &wc : NULL, err,
+			     sizeof(err));
 	{
 		struct sigaction sa;
 
@@ -413,7 +437,9 @@ serve:
 		rc = NQ_EXIT_USAGE;
 		goto out;
 	}
-	nq_log(LOG_INFO, "serving http://%s/metrics, /healthz and /violations%s", addr,
+	nq_log(LOG_INFO, "serving %s://%s/metrics, /healthz and /violations%s%s",
+	       o.web_config && wc.tls ? "https" : "http", addr,
+	       o.web_config && wc.nusers ? " (basic auth)" : "",
 	       o.replay ? " (replayed trace)" : "");
 
 	rc = run(&s);
@@ -436,6 +462,8 @@ out:
 		close(s.stats_fd); /* the kernel restores bpf_stats_enabled */
 	nq_engine_free(s.engine);
 	nq_vsink_free(s.vsink);
+	if (o.web_config)
+		nq_webconfig_free(&wc);
 	if (s.sh)
 		pthread_mutex_destroy(&s.sh->lock);
 	free(s.sh);

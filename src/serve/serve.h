@@ -26,8 +26,10 @@ struct nq_serve_shared {
 
 /* ---- HTTP (serve_http.c), libmicrohttpd in its own thread ---- */
 struct nq_http;
-struct nq_http *nq_http_start(const struct sockaddr *sa, struct nq_serve_shared *sh, char *err,
-			      size_t errlen);
+struct nq_webconfig;
+/* wc: TLS and basic auth from --web.config.file (webconfig.h), or NULL. */
+struct nq_http *nq_http_start(const struct sockaddr *sa, struct nq_serve_shared *sh,
+			      struct nq_webconfig *wc, char *err, size_t errlen);
 void nq_http_stop(struct nq_http *h);
 /* A stalled event loop makes /healthz answer 503 after this long. */
 #define NQ_HEALTH_STALE_MS 10000

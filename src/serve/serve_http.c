@@ -21,6 +21,7 @@
 
 #include "http_guard.h"
 #include "serve.h"
+#include "webconfig.h"
 #include "vring.h"
 
 /*
@@ -38,6 +39,7 @@ struct nq_http {
 	struct MHD_Daemon *d;
 	struct nq_serve_shared *sh;
 	struct nq_guard *guard;
+	struct nq_webconfig *wc; /* NULL: plain HTTP, no auth */
 };
 
 static uint64_t now_ms(void)
@@ -125,6 +127,33 @@ static enum MHD_Result health(struct nq_http *h, struct MHD_Connection *c)
 	return text(c, MHD_HTTP_OK, "ok\n");
 }
 
+/* basic_auth_users of --web.config.file; false with the response to send in *r. */
+static bool authorized(struct nq_http *h, struct MHD_Connection *c, enum MHD_Result *r)
+{
+	char *pass = NULL;
+	char *user = MHD_basic_auth_get_username_password(c, &pass);
+	int ok = user ? nq_webconfig_auth(h->wc, user, pass ? pass : "") : 0;
+	struct MHD_Response *resp;
+	static const char denied[] = "unauthorized\n";
+
+	if (pass)
+		explicit_bzero(pass, strlen(pass));
+	MHD_free(user);
+	MHD_free(pass);
+	if (ok == 1)
+		return true;
+	if (ok < 0) {
+		*r = text(c, MHD_HTTP_TOO_MANY_REQUESTS, "too many password checks; retry\n");
+		return false;
+	}
+	resp = MHD_create_response_from_buffer(sizeof(denied) - 1, (void *)denied,
+					       MHD_RESPMEM_PERSISTENT);
+	*r = resp ? MHD_queue_basic_auth_fail_response(c, "nestirq", resp) : MHD_NO;
+	if (resp)
+		MHD_destroy_response(resp);
+	return false;
+}
+
 static bool has_body(struct MHD_Connection *c)
 {
 	const char *cl =
@@ -149,6 +178,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	/* The header is complete: the connection is no longer waiting for one. */
 	*con_cls = &seen;
 	nq_guard_request_started(h->guard, c);
+	if (h->wc && h->wc->nusers) {
+		enum MHD_Result r;
+
+		if (!authorized(h, c, &r))
+			return r;
+	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
 	/* Answer now, without waiting for a body a slow client could trickle. */
@@ -229,18 +264,33 @@ static unsigned int conn_limit(void)
 	return rl.rlim_cur > CONN_RESERVE + 64 ? (unsigned int)(rl.rlim_cur - CONN_RESERVE) : 64;
 }
 
-struct nq_http *nq_http_start(const struct sockaddr *sa, struct nq_serve_shared *sh, char *err,
-			      size_t errlen)
+struct nq_http *nq_http_start(const struct sockaddr *sa, struct nq_serve_shared *sh,
+			      struct nq_webconfig *wc, char *err, size_t errlen)
 {
 	struct nq_http *h = calloc(1, sizeof(*h));
 	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	unsigned int limit = conn_limit();
+	struct MHD_OptionItem tls[] = {
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, wc ? wc->key_pem : NULL},
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, wc ? wc->cert_pem : NULL},
+		{MHD_OPTION_HTTPS_PRIORITIES, 0, wc ? (void *)wc->priorities : NULL},
+		{MHD_OPTION_END, 0, NULL},
+	};
 
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	h->sh = sh;
+	h->wc = wc;
+	if (wc && wc->tls) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			snprintf(err, errlen, "this libmicrohttpd has no TLS support");
+			free(h);
+			return NULL;
+		}
+		flags |= MHD_USE_TLS;
+	}
 	/* Room for requests in progress beyond the connections waiting for a header. */
 	h->guard = nq_guard_new(limit > 2 * 32 ? limit - 32 : limit / 2);
 	if (!h->guard) {
@@ -258,7 +308,8 @@ struct nq_http *nq_http_start(const struct sockaddr *sa, struct nq_serve_shared 
 				(size_t)CONN_MEMORY_LIMIT, MHD_OPTION_LISTEN_BACKLOG_SIZE,
 				(unsigned int)LISTEN_BACKLOG, MHD_OPTION_NOTIFY_CONNECTION,
 				nq_guard_on_connection, h->guard, MHD_OPTION_NOTIFY_COMPLETED,
-				nq_guard_on_completed, h->guard, MHD_OPTION_END);
+				nq_guard_on_completed, h->guard, MHD_OPTION_ARRAY,
+				wc && wc->tls ? tls : tls + 3, MHD_OPTION_END);
 	if (!h->d) {
 		snprintf(err, errlen, "cannot listen (address in use, or not permitted)");
 		nq_guard_free(h->guard);
