@@ -127,6 +127,13 @@ static void on_counted(unsigned int kind, uint64_t n, void *ctx)
 	nq_engine_count(w->engine, kind, n);
 }
 
+static void sync_engine(void *ctx)
+{
+	struct watch *w = ctx;
+
+	nq_engine_sync(w->engine);
+}
+
 static void tick(void *ctx, uint64_t elapsed_ms)
 {
 	struct watch *w = ctx;
@@ -307,7 +314,7 @@ int cmd_watch(int argc, char **argv)
 	if (w.tgid)
 		learn_vm(&w, w.tgid);
 
-	rc = nq_cli_live_loop("watch", w.live, w.duration_ms, w.interval_ms, tick, &w);
+	rc = nq_cli_live_loop("watch", w.live, w.duration_ms, w.interval_ms, tick, sync_engine, &w);
 	nq_live_poll(w.live, 0);
 	nq_engine_finish(w.engine);
 	if (w.tty) {
