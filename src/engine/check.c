@@ -36,8 +36,7 @@ enum decision_flow {
 static bool is_vmx_ext_intr_exit(uint64_t exit_code)
 {
 	/* Basic exit reason in bits 15:0; bit 27 (SGX enclave) may ride along. */
-	return (exit_code & 0xffff) == NQ_VMX_EXIT_EXTERNAL_INTERRUPT &&
-	       !(exit_code & 0x80000000u);
+	return (exit_code & 0xffff) == NQ_VMX_EXIT_EXTERNAL_INTERRUPT && !(exit_code & 0x80000000u);
 }
 
 static bool is_vmx_ext_intr_inject(const struct nq_event *ev)
@@ -84,8 +83,10 @@ static void vector_finding(struct nq_engine *e, struct vcpu_state *s, const stru
 	int kind = sev == NQ_SEV_INFO ? (int)NQ_INFO_RACE_WINDOW : (int)NQ_V_VECTOR_MISMATCH;
 
 	v = nq_finding_begin(e, sev, kind, s, t->n_acks ? t->ack.h.ts_ns : t->inject.h.ts_ns);
-	snprintf(v->message, sizeof(v->message), "%s: peeked %d, acked %d, reported to L1 %d "
-		 "(-1: not observed)", what, peeked, acked, reported);
+	snprintf(v->message, sizeof(v->message),
+		 "%s: peeked %d, acked %d, reported to L1 %d "
+		 "(-1: not observed)",
+		 what, peeked, acked, reported);
 	add_check_evidence(v, s, t);
 	nq_finding_hold(e);
 }

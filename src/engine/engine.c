@@ -189,6 +189,7 @@ static void on_vm_gone(struct nq_engine *e, const struct nq_event *ev)
 
 static void route(struct nq_engine *e, struct vcpu_state *s, const struct nq_event *ev)
 {
+	nq_svi_legacy_next(e, s, ev);
 	switch (ev->h.kind) {
 	case NQ_EV_IRQ_ACCEPT:
 		nq_irr_accept(e, s, ev);
@@ -293,6 +294,7 @@ void nq_engine_sync(struct nq_engine *e)
 
 static void close_open(struct vcpu_state *s, void *ctx)
 {
+	nq_svi_finish(ctx, s);
 	nq_check_close(ctx, s, false, 0);
 }
 

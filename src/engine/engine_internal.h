@@ -52,6 +52,12 @@ void nq_svi_return(struct nq_engine *e, struct vcpu_state *s, const struct nq_ev
 void nq_svi_vmcs_switch(struct vcpu_state *s, const struct nq_event *ev);
 /* The nested VM-exit was reported to L1: a deferred update must be in vmcs01 by now. */
 void nq_svi_exit_reported(struct nq_engine *e, struct vcpu_state *s, const struct nq_event *ev);
+/*
+ * Event ABI 1: resolves an SVI entry waiting for its thread's next record
+ * (true when ev was that record); at the end of the stream, judges it.
+ */
+bool nq_svi_legacy_next(struct nq_engine *e, struct vcpu_state *s, const struct nq_event *ev);
+void nq_svi_finish(struct nq_engine *e, struct vcpu_state *s);
 /* Drop what a loss may have corrupted; counts it. */
 void nq_svi_abort(struct nq_engine *e, struct vcpu_state *s);
 

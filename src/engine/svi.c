@@ -13,8 +13,13 @@
  *
  * So an update is judged at its return: the VMCS loaded at entry, unless
  * vmcs01 was loaded inside (counted by the BPF side, or seen in the
- * stream), or the deferral flag was set.  Records without the return
- * probe (event ABI 1) are judged at entry, as those recorders did.
+ * stream), or the deferral flag was set.
+ *
+ * Records without the return probe (event ABI 1) are judged at entry, with
+ * one exception: an entry in vmcs02 while L2 runs whose thread's next
+ * record loads vmcs01 still in guest mode.  Only the 7.x guard does that
+ * (__nested_vmx_vmexit() leaves guest mode before it loads vmcs01), so the
+ * write went to vmcs01.
  */
 #include <stdio.h>
 #include <string.h>
@@ -69,10 +74,41 @@ void nq_svi_entry(struct nq_engine *e, struct vcpu_state *s, const struct nq_eve
 		e->stats.svi_deferred++;
 		return;
 	}
+	if (vmcs == NQ_VMCS_02 && ev->svi.guest_mode) {
+		if (s->svi.open)
+			e->stats.svi_unjudged++;
+		memset(&s->svi, 0, sizeof(s->svi));
+		s->svi.open = s->svi.legacy = true;
+		s->svi.entry = *ev;
+		return;
+	}
 	if (vmcs == NQ_VMCS_02)
 		svi_in_vmcs02(e, s, ev, NULL);
 	else if (vmcs == NQ_VMCS_01)
 		written_to_vmcs01(e, s);
+}
+
+bool nq_svi_legacy_next(struct nq_engine *e, struct vcpu_state *s, const struct nq_event *ev)
+{
+	if (!s->svi.open || !s->svi.legacy || ev->h.tid != s->svi.entry.h.tid)
+		return false;
+	s->svi.open = s->svi.legacy = false;
+	if (ev->h.kind == NQ_EV_VMCS_SWITCH && ev->vmcs_switch.to == NQ_VMCS_01 &&
+	    ev->vmcs_switch.guest_mode) {
+		e->stats.svi_guarded++;
+		written_to_vmcs01(e, s);
+		return true;
+	}
+	svi_in_vmcs02(e, s, &s->svi.entry, NULL);
+	return true;
+}
+
+void nq_svi_finish(struct nq_engine *e, struct vcpu_state *s)
+{
+	if (s->svi.open && s->svi.legacy) {
+		s->svi.open = s->svi.legacy = false;
+		svi_in_vmcs02(e, s, &s->svi.entry, NULL);
+	}
 }
 
 void nq_svi_return(struct nq_engine *e, struct vcpu_state *s, const struct nq_event *ev)
@@ -80,7 +116,7 @@ void nq_svi_return(struct nq_engine *e, struct vcpu_state *s, const struct nq_ev
 	const struct nq_event *entry = &s->svi.entry;
 	uint8_t loads01, vmcs;
 
-	if (!s->svi.open)
+	if (!s->svi.open || s->svi.legacy)
 		return; /* attached mid-call, or the entry was lost: nothing to judge */
 	s->svi.open = false;
 	loads01 = ev->svi_ret.loads01 != NQ_BOOL_UNKNOWN ? ev->svi_ret.loads01 : s->svi.loads01;

@@ -31,6 +31,12 @@ struct check_txn {
 /* An SVI update between the entry probe and the return probe. */
 struct svi_txn {
 	bool open;
+	/*
+	 * Event ABI 1 (no return probe): an entry in vmcs02 while L2 runs waits
+	 * for the next record of its thread, to see whether the 7.x guard loads
+	 * vmcs01 (the only vmcs01 load made while is_guest_mode()).
+	 */
+	bool legacy;
 	uint8_t loads01; /* vmcs01 loads seen in the stream while open */
 	struct nq_event entry;
 	struct nq_event switch01; /* the first of them, for the evidence */

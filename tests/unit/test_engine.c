@@ -544,6 +544,43 @@ static void test_svi_7x_without_guard_caught(void)
 	nq_engine_free(e);
 }
 
+/*
+ * Event ABI 1 recorders had no return probe.  The 7.x guard's load of
+ * vmcs01 while still in guest mode, as the thread's next record, says the
+ * write went to vmcs01; the nested VM-exit's load (guest mode already left)
+ * does not, which is how the v1 regression looks.
+ */
+static void test_svi_abi1_guard_seen_by_next_record(void)
+{
+	struct nq_engine *e = fresh(0);
+	struct nq_event svi = mk(NQ_EV_SVI_UPDATE, VM, 0), sw;
+
+	svi.svi.max_isr = -1;
+	svi.svi.vmcs = NQ_VMCS_02;
+	svi.svi.guest_mode = 1;
+	feed(e, &svi);
+	sw = mk(NQ_EV_VMCS_SWITCH, VM, 0);
+	sw.vmcs_switch.to = NQ_VMCS_01;
+	sw.vmcs_switch.guest_mode = 1;
+	feed(e, &sw);
+	CHECK_EQ(seen, 0);
+	CHECK_EQ(nq_engine_stats(e)->svi_guarded, 1);
+	/* The v1 regression: the load of vmcs01 comes after leave_guest_mode(). */
+	svi.h.ts_ns = now += 100;
+	feed(e, &svi);
+	sw.h.ts_ns = now += 100;
+	sw.vmcs_switch.guest_mode = 0;
+	feed(e, &sw);
+	CHECK_EQ(seen, 1);
+	CHECK_EQ(last.kind, NQ_V_SVI_IN_VMCS02);
+	/* Waiting at the end of the stream: judged as written. */
+	svi.h.ts_ns = now += 100;
+	feed(e, &svi);
+	nq_engine_finish(e);
+	CHECK_EQ(seen, 2);
+	nq_engine_free(e);
+}
+
 /* 6.14 to 6.19: deferred while L2 runs, applied after vmcs01 is loaded at exit. */
 static void test_svi_deferral_applied(void)
 {
@@ -941,6 +978,7 @@ int main(void)
 	RUN(test_svi_written_in_vmcs02);
 	RUN(test_svi_7x_guard_is_vmcs01);
 	RUN(test_svi_7x_without_guard_caught);
+	RUN(test_svi_abi1_guard_seen_by_next_record);
 	RUN(test_svi_deferral_applied);
 	RUN(test_svi_deferral_lost_caught);
 	RUN(test_loss_withholds_held_findings);
