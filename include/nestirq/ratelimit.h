@@ -19,6 +19,20 @@
 
 #include "nestirq/engine.h"
 
+/*
+ * The limiter's kinds: the violation kinds, then the informational
+ * finding kinds after them, so that both can be keyed in one table.
+ */
+#define NQ_RL_KINDS (NQ_V__MAX + NQ_INFO__MAX)
+static inline unsigned int nq_rl_kind(const struct nq_violation *v)
+{
+	return v->severity == NQ_SEV_INFO ? NQ_V__MAX + (unsigned int)v->kind
+					  : (unsigned int)v->kind;
+}
+/* "svi_in_vmcs02", "race_window"; and "I1", or "info" for a finding that is no violation. */
+const char *nq_rl_kind_name(unsigned int kind);
+const char *nq_rl_kind_invariant(unsigned int kind);
+
 #define NQ_RL_BURST	  5
 #define NQ_RL_INTERVAL_NS (UINT64_C(10) * 1000000000u)
 /* (kind, VM) pairs tracked one by one; beyond, one shared slot per kind. */
@@ -36,10 +50,10 @@ struct nq_rl_key {
 	bool used;
 };
 
-/* One "suppressed" line: count violations of kind in vm between first and last. */
+/* One "suppressed" line: count findings of kind in vm between first and last. */
 struct nq_rl_report {
-	unsigned int kind;
-	uint32_t vm; /* NQ_RL_OTHER_VMS: VMs beyond NQ_RL_KEYS */
+	unsigned int kind; /* a limiter kind (nq_rl_kind) */
+	uint32_t vm;	   /* NQ_RL_OTHER_VMS: VMs beyond NQ_RL_KEYS */
 	uint64_t count, total;
 	uint64_t first_ns, last_ns;
 };
@@ -53,7 +67,7 @@ struct nq_ratelimit {
 	void *ctx;
 	unsigned int nkeys;
 	struct nq_rl_key key[NQ_RL_KEYS];
-	struct nq_rl_key other[NQ_V__MAX];
+	struct nq_rl_key other[NQ_RL_KINDS];
 	uint64_t suppressed_total;
 };
 

@@ -31,7 +31,7 @@ static void print_violation(const struct nq_violation *v, void *ctx)
 {
 	const struct replay_opts *o = ctx;
 
-	if (!o->quiet && nq_ratelimit_allow(o->rl, v->kind, v->tgid, v->ts_ns))
+	if (!o->quiet && nq_ratelimit_allow(o->rl, nq_rl_kind(v), v->tgid, v->ts_ns))
 		nq_report_violation(stdout, v, o->json);
 }
 
@@ -43,9 +43,9 @@ static void usage(FILE *out)
 		"Analyse a trace written by `nestirq record` (binary) or a JSON-lines trace.\n"
 		"FILE may be - for standard input.\n"
 		"\n"
-		"  --json          one JSON object per line: trace header, violations, summary\n"
+		"  --json          one JSON object per line: trace header, findings, summary\n"
 		"  --quiet         print only the summary\n"
-		"  --all-violations  print every violation (default: the first 5 of each\n"
+		"  --all-violations  print every finding (default: the first 5 of each\n"
 		"                  (kind, VM) in full, then one line per 10 s of trace time\n"
 		"                  saying how many more were suppressed; counts stay exact)\n"
 		"  --max-vcpus N   bound on tracked vCPUs (default 1024, LRU beyond)\n"
@@ -122,6 +122,7 @@ int cmd_replay(int argc, char **argv)
 	nq_ratelimit_init(o.rl, o.all ? 0 : NQ_RL_BURST, NQ_RL_INTERVAL_NS, print_suppressed, &o);
 	cfg.max_vcpus = o.max_vcpus;
 	cfg.on_violation = print_violation;
+	cfg.on_info = print_violation;
 	cfg.ctx = &o;
 	e = nq_engine_new(&cfg);
 	if (!e) {
@@ -142,7 +143,8 @@ int cmd_replay(int argc, char **argv)
 		fflush(stdout);
 		fprintf(stderr, "nestirq replay: %s: %s\n", argv[optind], nq_trace_reader_error(r));
 	}
-	nq_report_summary(stdout, nq_engine_stats(e), o.json);
+	nq_report_summary_damaged(stdout, nq_engine_stats(e), o.json,
+				  st == NQ_READ_ERROR ? nq_trace_reader_error(r) : NULL);
 
 	if (nq_engine_stats(e)->violations)
 		rc = NQ_EXIT_VIOLATION;

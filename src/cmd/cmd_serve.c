@@ -105,6 +105,14 @@ static void on_violation(const struct nq_violation *v, void *ctx)
 	nq_vsink_violation(s->vsink, v, label);
 }
 
+/* Informational findings: logged as records too, but no violation counter. */
+static void on_info(const struct nq_violation *v, void *ctx)
+{
+	struct serve *s = ctx;
+
+	nq_vsink_violation(s->vsink, v, NULL);
+}
+
 static void on_event(const struct nq_event *ev, void *ctx)
 {
 	struct serve *s = ctx;
@@ -203,6 +211,8 @@ static int run(struct serve *s)
 		int r = s->live ? nq_live_poll(s->live, 100) : 0;
 		uint64_t now;
 
+		/* Every loss of this batch is reported now: held findings stand. */
+		nq_engine_sync(s->engine);
 		/* After a failed re-plan nothing is attached and poll returns at once. */
 		if (!s->live || !nq_live_attached(s->live))
 			usleep(100000);
@@ -366,6 +376,7 @@ int cmd_serve(int argc, char **argv)
 	if (s.sh)
 		pthread_mutex_init(&s.sh->lock, NULL);
 	cfg.on_violation = on_violation;
+	cfg.on_info = on_info;
 	cfg.ctx = &s;
 	s.vsink = nq_vsink_new();
 	s.engine = s.sh && s.next && s.vsink ? nq_engine_new(&cfg) : NULL;

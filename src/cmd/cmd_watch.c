@@ -101,7 +101,7 @@ static void on_violation(const struct nq_violation *v, void *ctx)
 	if (w->vcpu >= 0 && v->vcpu_id != (uint32_t)w->vcpu)
 		return;
 	w->violations++;
-	if (!nq_ratelimit_allow(w->rl, v->kind, v->tgid, nq_cli_now_ms() * 1000000u))
+	if (!nq_ratelimit_allow(w->rl, nq_rl_kind(v), v->tgid, nq_cli_now_ms() * 1000000u))
 		return;
 	lab = label_of(w, v->tgid);
 	if (w->tty && !w->json)
@@ -141,6 +141,13 @@ static void on_counted(unsigned int kind, uint64_t n, void *ctx)
 	struct watch *w = ctx;
 
 	nq_engine_count(w->engine, kind, n);
+}
+
+static void sync_engine(void *ctx)
+{
+	struct watch *w = ctx;
+
+	nq_engine_sync(w->engine);
 }
 
 static void tick(void *ctx, uint64_t elapsed_ms)
@@ -328,7 +335,7 @@ int cmd_watch(int argc, char **argv)
 	if (w.tgid)
 		learn_vm(&w, w.tgid);
 
-	rc = nq_cli_live_loop("watch", w.live, w.duration_ms, w.interval_ms, tick, &w);
+	rc = nq_cli_live_loop("watch", w.live, w.duration_ms, w.interval_ms, tick, sync_engine, &w);
 	nq_live_poll(w.live, 0);
 	nq_engine_finish(w.engine);
 	nq_ratelimit_flush(w.rl, 0, true);

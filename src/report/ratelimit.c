@@ -32,7 +32,7 @@ static struct nq_rl_key *lookup(struct nq_ratelimit *rl, unsigned int kind, uint
 		k = &rl->key[rl->nkeys++];
 		k->vm = vm;
 	} else {
-		k = &rl->other[kind < NQ_V__MAX ? kind : 0];
+		k = &rl->other[kind < NQ_RL_KINDS ? kind : 0];
 		k->vm = NQ_RL_OTHER_VMS;
 	}
 	k->kind = kind;
@@ -98,8 +98,20 @@ void nq_ratelimit_flush(struct nq_ratelimit *rl, uint64_t now_ns, bool force)
 {
 	for (unsigned int i = 0; i < rl->nkeys; i++)
 		flush_key(rl, &rl->key[i], now_ns, force);
-	for (unsigned int i = 0; i < NQ_V__MAX; i++)
+	for (unsigned int i = 0; i < NQ_RL_KINDS; i++)
 		flush_key(rl, &rl->other[i], now_ns, force);
+}
+
+const char *nq_rl_kind_name(unsigned int kind)
+{
+	if (kind < NQ_V__MAX)
+		return nq_violation_name((enum nq_violation_kind)kind);
+	return nq_info_name((enum nq_info_kind)(kind - NQ_V__MAX));
+}
+
+const char *nq_rl_kind_invariant(unsigned int kind)
+{
+	return kind < NQ_V__MAX ? nq_violation_invariant((enum nq_violation_kind)kind) : "info";
 }
 
 static void vm_text(char *buf, size_t len, uint32_t vm)
@@ -117,10 +129,11 @@ int nq_ratelimit_format(char *buf, size_t len, const struct nq_rl_report *r)
 
 	vm_text(vm, sizeof(vm), r->vm);
 	return snprintf(buf, len,
-			"suppressed %" PRIu64 " more %s (%s) violations %s over %" PRIu64
-			".%03" PRIu64 "s (%" PRIu64 " suppressed in all)",
-			r->count, nq_violation_name(r->kind), nq_violation_invariant(r->kind), vm,
-			span / 1000000000u, span / 1000000u % 1000u, r->total);
+			"suppressed %" PRIu64 " more %s (%s) %s %s over %" PRIu64 ".%03" PRIu64
+			"s (%" PRIu64 " suppressed in all)",
+			r->count, nq_rl_kind_name(r->kind), nq_rl_kind_invariant(r->kind),
+			r->kind < NQ_V__MAX ? "violations" : "findings", vm, span / 1000000000u,
+			span / 1000000u % 1000u, r->total);
 }
 
 void nq_ratelimit_print(FILE *out, const struct nq_rl_report *r, bool json)
@@ -136,8 +149,9 @@ void nq_ratelimit_print(FILE *out, const struct nq_rl_report *r, bool json)
 	nq_json_init(&w, out);
 	nq_json_begin_object(&w);
 	nq_json_kstr(&w, "type", "suppressed");
-	nq_json_kstr(&w, "kind", nq_violation_name(r->kind));
-	nq_json_kstr(&w, "invariant", nq_violation_invariant(r->kind));
+	nq_json_kstr(&w, "severity", r->kind < NQ_V__MAX ? "violation" : "info");
+	nq_json_kstr(&w, "kind", nq_rl_kind_name(r->kind));
+	nq_json_kstr(&w, "invariant", nq_rl_kind_invariant(r->kind));
 	nq_json_key(&w, "vm");
 	if (r->vm == NQ_RL_OTHER_VMS)
 		nq_json_null(&w); /* VMs beyond the key table, together */

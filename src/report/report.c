@@ -110,10 +110,15 @@ void nq_report_violation(FILE *out, const struct nq_violation *v, bool json)
 {
 	char line[512];
 
+	bool info = v->severity == NQ_SEV_INFO;
+	const char *invariant = info ? "-" : nq_violation_invariant(v->kind);
+
 	if (json) {
 		fprintf(out,
-			"{\"type\":\"violation\",\"kind\":\"%s\",\"invariant\":\"%s\",\"vm\":%u,",
-			nq_violation_name(v->kind), nq_violation_invariant(v->kind), v->tgid);
+			"{\"type\":\"%s\",\"severity\":\"%s\",\"kind\":\"%s\",\"invariant\":"
+			"\"%s\",\"vm\":%u,\"vm_id\":%u,",
+			info ? "finding" : "violation", nq_severity_name(v->severity),
+			nq_finding_name(v), invariant, v->tgid, v->vm_id);
 		if (v->vcpu_id == NQ_VCPU_UNKNOWN)
 			fprintf(out, "\"vcpu\":null,");
 		else
@@ -129,8 +134,8 @@ void nq_report_violation(FILE *out, const struct nq_violation *v, bool json)
 		fprintf(out, "]}\n");
 		return;
 	}
-	fprintf(out, "VIOLATION %s (%s) vm=%u vcpu=%s at %" PRIu64 ".%09" PRIu64 ": %s\n",
-		nq_violation_name(v->kind), nq_violation_invariant(v->kind), v->tgid,
+	fprintf(out, "%s %s (%s) vm=%u vcpu=%s at %" PRIu64 ".%09" PRIu64 ": %s\n",
+		info ? "INFO" : "VIOLATION", nq_finding_name(v), invariant, v->tgid,
 		v->vcpu_id == NQ_VCPU_UNKNOWN ? "?" : (snprintf(line, 16, "%u", v->vcpu_id), line),
 		v->ts_ns / NS_PER_SEC, v->ts_ns % NS_PER_SEC, v->message);
 	for (unsigned int i = 0; i < v->n_evidence; i++) {
@@ -187,7 +192,7 @@ static void reasons_json(FILE *out, const char *name, const uint64_t *table)
 	fprintf(out, "}");
 }
 
-static void summary_json(FILE *out, const struct nq_stats *s)
+static void summary_json(FILE *out, const struct nq_stats *s, const char *damage)
 {
 	fprintf(out, "{\"type\":\"summary\"");
 	for (size_t i = 0; i < nq_stat_fields_count; i++)
@@ -199,6 +204,9 @@ static void summary_json(FILE *out, const struct nq_stats *s)
 	for (unsigned int k = 0; k < NQ_V__MAX; k++)
 		fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "", nq_violation_name(k),
 			s->by_violation[k]);
+	fprintf(out, "},\"infos_by_kind\":{");
+	for (unsigned int k = 0; k < NQ_INFO__MAX; k++)
+		fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "", nq_info_name(k), s->by_info[k]);
 	fprintf(out, "}");
 	reasons_json(out, "inject_exit_reasons", s->inject_exit_reasons);
 	reasons_json(out, "hw_exit_reasons", s->hw_exit_reasons);
@@ -206,13 +214,37 @@ static void summary_json(FILE *out, const struct nq_stats *s)
 	hist_json(out, "accept_to_ack", &s->accept_to_ack);
 	fprintf(out, ",");
 	hist_json(out, "peek_to_ack", &s->peek_to_ack);
+	fprintf(out, ",\"verdict\":\"%s\",\"damaged\":",
+		damage		? "damaged"
+		: s->violations ? "fail"
+				: "pass");
+	if (damage)
+		nq_json_string(out, damage);
+	else
+		fprintf(out, "null");
 	fprintf(out, "}\n");
+}
+
+static void verdict_text(FILE *out, const struct nq_stats *s, const char *damage)
+{
+	if (damage)
+		fprintf(out,
+			"verdict: DAMAGED trace: %s; the %" PRIu64
+			" records before the damage were analysed%s\n",
+			damage, s->events, s->violations ? " and show violations" : "");
+	else
+		fprintf(out, "verdict: %s\n", s->violations ? "FAIL (violations found)" : "PASS");
 }
 
 void nq_report_summary(FILE *out, const struct nq_stats *s, bool json)
 {
+	nq_report_summary_damaged(out, s, json, NULL);
+}
+
+void nq_report_summary_damaged(FILE *out, const struct nq_stats *s, bool json, const char *damage)
+{
 	if (json) {
-		summary_json(out, s);
+		summary_json(out, s, damage);
 		return;
 	}
 	fprintf(out, "summary:\n");
@@ -236,7 +268,14 @@ void nq_report_summary(FILE *out, const struct nq_stats *s, bool json)
 	}
 	hist_text(out, "latency accept->ack", &s->accept_to_ack);
 	hist_text(out, "latency peek->ack", &s->peek_to_ack);
-	fprintf(out, "verdict: %s\n", s->violations ? "FAIL (violations found)" : "PASS");
+	if (s->infos) {
+		fprintf(out, "  findings by kind (info):");
+		for (unsigned int k = 0; k < NQ_INFO__MAX; k++)
+			if (s->by_info[k])
+				fprintf(out, " %s=%" PRIu64, nq_info_name(k), s->by_info[k]);
+		fprintf(out, "\n");
+	}
+	verdict_text(out, s, damage);
 }
 
 void nq_report_meta(FILE *out, const struct nq_trace_meta *m, bool json)

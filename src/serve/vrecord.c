@@ -18,20 +18,29 @@
 #include "nestirq/trace.h"
 #include "serve/vrecord.h"
 
-static const char *const message_ids[NQ_V__MAX + 1] = {
+/* Retired, never to be reused: 0d315ee2beff41419c674db4e0a5af67 (ack_not_accepted). */
+static const char *const message_ids[NQ_RL_KINDS + 1] = {
 	[NQ_V_VECTOR_MISMATCH] = "c5edeb054b69472793a9e7e5d513b9c7",
 	[NQ_V_ACK_IN_VMCS02] = "949fdad420ab4706bcd1af16cc079745",
 	[NQ_V_SVI_IN_VMCS02] = "52ca44577d704ced9293af498afde793",
 	[NQ_V_INVALID_VECTOR] = "e9114393f6c94003af71df3bba4383ba",
 	[NQ_V_NESTED_PI_NV] = "7d2ca91591da455da88cb4eebf034c77",
 	[NQ_V_MULTIPLE_ACKS] = "b3cc7923dace4c37a4b3aaa98183addb",
-	[NQ_V_ACK_NOT_ACCEPTED] = "0d315ee2beff41419c674db4e0a5af67",
-	[NQ_V__MAX] = "e838d80789854607bbd5384c8819e169", /* suppressed */
+	[NQ_V_SVI_DEFERRED_LOST] = "801d0925bc8d44f388f58b90d8c3fb7d",
+	[NQ_V__MAX + NQ_INFO_RACE_WINDOW] = "a91b7aee79f341f98b70feedf4ef3251",
+	[NQ_RL_KINDS] = "e838d80789854607bbd5384c8819e169", /* suppressed */
 };
+_Static_assert(NQ_V__MAX == 7 && NQ_INFO__MAX == 1,
+	       "a new finding kind needs a new MESSAGE_ID here and in docs/production.md");
 
 const char *nq_vrec_message_id(unsigned int kind)
 {
-	return kind <= NQ_V__MAX ? message_ids[kind] : message_ids[NQ_V__MAX];
+	return kind < NQ_RL_KINDS ? message_ids[kind] : message_ids[NQ_RL_KINDS];
+}
+
+static int priority(const struct nq_violation *v)
+{
+	return v->severity == NQ_SEV_INFO ? LOG_NOTICE : LOG_ERR;
 }
 
 /*
@@ -91,9 +100,11 @@ char *nq_vrec_json(const struct nq_violation *v, const struct nq_vrec_ctx *c)
 	nq_json_kstr(&w, "type", "violation");
 	nq_json_ku64(&w, "seq", c->seq);
 	nq_json_kstr(&w, "time", ts);
-	nq_json_kstr(&w, "kind", nq_violation_name(v->kind));
-	nq_json_kstr(&w, "invariant", nq_violation_invariant(v->kind));
+	nq_json_kstr(&w, "severity", nq_severity_name(v->severity));
+	nq_json_kstr(&w, "kind", nq_finding_name(v));
+	nq_json_kstr(&w, "invariant", nq_rl_kind_invariant(nq_rl_kind(v)));
 	nq_json_ku64(&w, "vm", v->tgid);
+	nq_json_ku64(&w, "vm_id", v->vm_id);
 	nq_json_kstr(&w, "vm_label", c->label);
 	nq_json_key(&w, "vcpu");
 	if (v->vcpu_id == NQ_VCPU_UNKNOWN)
@@ -161,16 +172,19 @@ int nq_jfields_violation(struct nq_jfields *jf, const struct nq_violation *v,
 		return -1;
 	if (v->vcpu_id != NQ_VCPU_UNKNOWN)
 		snprintf(vcpu, sizeof(vcpu), "%" PRIu32, v->vcpu_id);
-	rc |= add(jf, "MESSAGE=violation %s (%s) vm=%" PRIu32 "%s%s%s vcpu=%s: %s",
-		  nq_violation_name(v->kind), nq_violation_invariant(v->kind), v->tgid,
-		  c->label && *c->label ? " (" : "", c->label ? c->label : "",
-		  c->label && *c->label ? ")" : "", vcpu, v->message);
-	rc |= add(jf, "MESSAGE_ID=%s", nq_vrec_message_id(v->kind));
-	rc |= add(jf, "PRIORITY=%d", LOG_ERR);
+	rc |= add(jf, "MESSAGE=%s %s (%s) vm=%" PRIu32 "%s%s%s vcpu=%s: %s",
+		  nq_severity_name(v->severity), nq_finding_name(v),
+		  nq_rl_kind_invariant(nq_rl_kind(v)), v->tgid, c->label && *c->label ? " (" : "",
+		  c->label ? c->label : "", c->label && *c->label ? ")" : "", vcpu, v->message);
+	rc |= add(jf, "MESSAGE_ID=%s", nq_vrec_message_id(nq_rl_kind(v)));
+	rc |= add(jf, "PRIORITY=%d", priority(v));
 	rc |= add(jf, "SYSLOG_IDENTIFIER=nestirq");
-	rc |= add(jf, "NESTIRQ_KIND=%s", nq_violation_name(v->kind));
-	rc |= add(jf, "NESTIRQ_INVARIANT=%s", nq_violation_invariant(v->kind));
+	rc |= add(jf, "NESTIRQ_SEVERITY=%s", nq_severity_name(v->severity));
+	rc |= add(jf, "NESTIRQ_KIND=%s", nq_finding_name(v));
+	rc |= add(jf, "NESTIRQ_INVARIANT=%s", nq_rl_kind_invariant(nq_rl_kind(v)));
 	rc |= add(jf, "NESTIRQ_VM=%" PRIu32, v->tgid);
+	if (v->vm_id)
+		rc |= add(jf, "NESTIRQ_VM_ID=%" PRIu32, v->vm_id);
 	if (c->label && *c->label)
 		rc |= add(jf, "NESTIRQ_VM_LABEL=%s", c->label);
 	/* Unknown vCPU: no field, rather than a value that looks like an id. */
@@ -195,11 +209,11 @@ int nq_jfields_suppressed(struct nq_jfields *jf, const struct nq_rl_report *r)
 	memset(jf, 0, sizeof(*jf));
 	nq_ratelimit_format(line, sizeof(line), r);
 	rc |= add(jf, "MESSAGE=%s", line);
-	rc |= add(jf, "MESSAGE_ID=%s", nq_vrec_message_id(NQ_V__MAX));
+	rc |= add(jf, "MESSAGE_ID=%s", nq_vrec_message_id(NQ_RL_KINDS));
 	rc |= add(jf, "PRIORITY=%d", LOG_WARNING);
 	rc |= add(jf, "SYSLOG_IDENTIFIER=nestirq");
-	rc |= add(jf, "NESTIRQ_KIND=%s", nq_violation_name(r->kind));
-	rc |= add(jf, "NESTIRQ_INVARIANT=%s", nq_violation_invariant(r->kind));
+	rc |= add(jf, "NESTIRQ_KIND=%s", nq_rl_kind_name(r->kind));
+	rc |= add(jf, "NESTIRQ_INVARIANT=%s", nq_rl_kind_invariant(r->kind));
 	if (r->vm != NQ_RL_OTHER_VMS)
 		rc |= add(jf, "NESTIRQ_VM=%" PRIu32, r->vm);
 	rc |= add(jf, "NESTIRQ_SUPPRESSED=%" PRIu64, r->count);

@@ -30,7 +30,7 @@ char *nq_vrec_json(const struct nq_violation *v, const struct nq_vrec_ctx *c);
 char *nq_vrec_suppressed_json(const struct nq_rl_report *r);
 
 /* journald fields "KEY=value", built for sd_journal_sendv(). */
-#define NQ_JF_MAX 16
+#define NQ_JF_MAX 18
 struct nq_jfields {
 	unsigned int n;
 	char *f[NQ_JF_MAX];
@@ -40,7 +40,8 @@ int nq_jfields_violation(struct nq_jfields *jf, const struct nq_violation *v,
 int nq_jfields_suppressed(struct nq_jfields *jf, const struct nq_rl_report *r);
 void nq_jfields_free(struct nq_jfields *jf);
 
-/* The stable MESSAGE_ID (32 hex digits) of a violation kind; NQ_V__MAX: "suppressed". */
+/* The stable MESSAGE_ID (32 hex digits) of a limiter kind (nq_rl_kind); NQ_RL_KINDS: "suppressed".
+ */
 const char *nq_vrec_message_id(unsigned int kind);
 
 #endif /* NESTIRQ_SERVE_VRECORD_H */

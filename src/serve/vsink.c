@@ -99,10 +99,11 @@ static void log_text(const struct nq_violation *v, const char *label)
 	}
 	if (v->vcpu_id != NQ_VCPU_UNKNOWN)
 		snprintf(vcpu, sizeof(vcpu), "%" PRIu32, v->vcpu_id);
-	nq_log(LOG_ERR, "violation %s (%s) vm=%" PRIu32 "%s%s%s vcpu=%s: %s; evidence: %s",
-	       nq_violation_name(v->kind), nq_violation_invariant(v->kind), v->tgid,
-	       label && *label ? " (" : "", label ? label : "", label && *label ? ")" : "", vcpu,
-	       v->message, ev);
+	nq_log(v->severity == NQ_SEV_INFO ? LOG_NOTICE : LOG_ERR,
+	       "%s %s (%s) vm=%" PRIu32 "%s%s%s vcpu=%s: %s; evidence: %s",
+	       nq_severity_name(v->severity), nq_finding_name(v),
+	       nq_rl_kind_invariant(nq_rl_kind(v)), v->tgid, label && *label ? " (" : "",
+	       label ? label : "", label && *label ? ")" : "", vcpu, v->message, ev);
 }
 
 void nq_vsink_violation(struct nq_vsink *s, const struct nq_violation *v, const char *label)
@@ -111,12 +112,14 @@ void nq_vsink_violation(struct nq_vsink *s, const struct nq_violation *v, const 
 		.seq = ++s->seq, .wall_ns = clock_ns(CLOCK_REALTIME), .label = label};
 	char *obj = nq_vrec_json(v, &c);
 
-	if (nq_ratelimit_allow(&s->rl, v->kind, v->tgid, (uint64_t)clock_ns(CLOCK_MONOTONIC))) {
+	if (nq_ratelimit_allow(&s->rl, nq_rl_kind(v), v->tgid,
+			       (uint64_t)clock_ns(CLOCK_MONOTONIC))) {
 		struct nq_jfields jf;
 
 		if (s->journal && !nq_jfields_violation(&jf, v, &c))
 			send_journal(s, &jf);
-		if (!nq_log_json(LOG_ERR, obj, true) && !s->journal)
+		if (!nq_log_json(v->severity == NQ_SEV_INFO ? LOG_NOTICE : LOG_ERR, obj, true) &&
+		    !s->journal)
 			log_text(v, label);
 	}
 	nq_vring_push(&s->ring, obj);

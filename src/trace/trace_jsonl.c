@@ -28,10 +28,14 @@ enum fk {
 	FK_CTLS, /* check_enter ctls: an object of booleans */
 };
 
-enum { E_ISA, E_VMCS, E_API, E_OUTCOME, E_ORIGIN };
+enum { E_ISA, E_VMCS, E_API, E_OUTCOME, E_ORIGIN, E_LOST };
 
-/* Defaults for keys that are omitted or null. */
-enum { D_ZERO, D_FFFF, D_VCPU, D_OMIT };
+/*
+ * Defaults for keys that are omitted or null.  D_FF marks a tri-state byte
+ * (NQ_BOOL_UNKNOWN when absent); D_OMIT0 is left out when zero, as the
+ * trailer of event ABI 1 records always is.
+ */
+enum { D_ZERO, D_FFFF, D_VCPU, D_OMIT, D_OMIT0, D_FF };
 
 struct field {
 	const char *key;
@@ -54,6 +58,7 @@ static const char *const vmcs_names[] = {"unknown", "01", "02", "other"};
 static const char *const api_names[] = {"unknown", "apic_ack", "get_apic_interrupt"};
 static const char *const outcome_names[] = {"written", "deferred"};
 static const char *const origin_names[] = {"l1_isr", "l2_state"};
+static const char *const lost_names[] = {"ringbuf", "probe_miss"};
 
 static const struct enum_desc enums[] = {
 	[E_ISA] = {"isa", isa_names, N(isa_names)},
@@ -61,15 +66,20 @@ static const struct enum_desc enums[] = {
 	[E_API] = {"api", api_names, N(api_names)},
 	[E_OUTCOME] = {"outcome", outcome_names, N(outcome_names)},
 	[E_ORIGIN] = {"origin", origin_names, N(origin_names)},
+	[E_LOST] = {"source", lost_names, N(lost_names)},
 };
 
 #define OFF(m) ((uint8_t)offsetof(struct nq_event, m))
 
 static const struct field f_common[] = {
-	{"ts", FK_U64, OFF(h.ts_ns), 0, D_ZERO},     {"cpu", FK_U16, OFF(h.cpu), 0, D_ZERO},
-	{"vm", FK_U32, OFF(h.tgid), 0, D_ZERO},	     {"tid", FK_U32, OFF(h.tid), 0, D_ZERO},
+	{"ts", FK_U64, OFF(h.ts_ns), 0, D_ZERO},
+	{"cpu", FK_U16, OFF(h.cpu), 0, D_ZERO},
+	{"vm", FK_U32, OFF(h.tgid), 0, D_ZERO},
+	{"tid", FK_U32, OFF(h.tid), 0, D_ZERO},
 	{"vcpu", FK_U32, OFF(h.vcpu_id), 0, D_OMIT}, /* omitted: NQ_VCPU_UNKNOWN */
 	{"isa", FK_ENUM, OFF(h.isa), E_ISA, D_OMIT}, /* omitted: NQ_ISA_UNKNOWN */
+	{"vm_id", FK_U32, OFF(vm_id), 0, D_OMIT0},
+	{"drop_seq", FK_U32, OFF(drop_seq), 0, D_OMIT0},
 };
 
 static const struct field f_accept[] = {
@@ -77,6 +87,7 @@ static const struct field f_accept[] = {
 	{"apicid", FK_U32, OFF(accept.apicid), 0, D_VCPU},
 	{"dm", FK_U16, OFF(accept.delivery_mode), 0, D_ZERO},
 	{"tm", FK_U16, OFF(accept.trigger_mode), 0, D_ZERO},
+	{"exact", FK_FLAG, OFF(accept.flags), NQ_ACCEPT_F_EXACT, D_ZERO},
 };
 
 static const struct field f_check_enter[] = {
@@ -95,6 +106,7 @@ static const struct field f_peek[] = {
 	{"vector", FK_S32, OFF(peek.vector), 0, D_ZERO},
 	{"vmcs", FK_ENUM, OFF(peek.vmcs), E_VMCS, D_ZERO},
 	{"in_ack", FK_FLAG, OFF(peek.flags), NQ_PEEK_F_IN_ACK, D_ZERO},
+	{"decides", FK_FLAG, OFF(peek.flags), NQ_PEEK_F_DECIDES, D_ZERO},
 };
 
 static const struct field f_ack[] = {
@@ -126,11 +138,28 @@ static const struct field f_svi[] = {
 	{"outcome", FK_ENUM, OFF(svi.outcome), E_OUTCOME, D_ZERO},
 	{"origin", FK_ENUM, OFF(svi.origin), E_ORIGIN, D_ZERO},
 	{"guest_mode", FK_B8, OFF(svi.guest_mode), 0, D_ZERO},
+	{"await_return", FK_FLAG, OFF(svi.flags), NQ_SVI_F_AWAIT_RETURN, D_ZERO},
+};
+
+static const struct field f_svi_return[] = {
+	{"vmcs", FK_ENUM, OFF(svi_ret.vmcs), E_VMCS, D_ZERO},
+	{"update_pending", FK_U8, OFF(svi_ret.update_pending), 0, D_FF},
+	{"guest_mode", FK_B8, OFF(svi_ret.guest_mode), 0, D_ZERO},
+	{"loads01", FK_U8, OFF(svi_ret.loads01), 0, D_FF},
 };
 
 static const struct field f_vmcs_switch[] = {
 	{"to", FK_ENUM, OFF(vmcs_switch.to), E_VMCS, D_ZERO},
 	{"guest_mode", FK_B8, OFF(vmcs_switch.guest_mode), 0, D_ZERO},
+	{"apicv_active", FK_U8, OFF(vmcs_switch.apicv_active), 0, D_FF},
+};
+
+static const struct field f_extint[] = {
+	{"vector", FK_S32, OFF(extint.vector), 0, D_ZERO},
+};
+
+static const struct field f_vm_gone[] = {
+	{"tgid", FK_U32, OFF(vm_gone.tgid), 0, D_ZERO},
 };
 
 static const struct field f_nested_pi[] = {
@@ -145,6 +174,7 @@ static const struct field f_svm_intr[] = {
 
 static const struct field f_lost[] = {
 	{"count", FK_U64, OFF(lost.count), 0, D_ZERO},
+	{"source", FK_ENUM, OFF(lost.source), E_LOST, D_ZERO},
 };
 
 struct kind_desc {
@@ -167,6 +197,9 @@ static const struct kind_desc kinds[NQ_EV__MAX] = {
 	KIND(NQ_EV_NESTED_PI, "nested_pi", f_nested_pi),
 	KIND(NQ_EV_SVM_INTR_EXIT, "svm_intr_exit", f_svm_intr),
 	KIND(NQ_EV_LOST, "lost", f_lost),
+	KIND(NQ_EV_SVI_RETURN, "svi_return", f_svi_return),
+	KIND(NQ_EV_EXTINT, "extint", f_extint),
+	KIND(NQ_EV_VM_GONE, "vm_gone", f_vm_gone),
 };
 
 static unsigned int width(uint8_t fk)
@@ -313,6 +346,8 @@ static bool omitted(const struct nq_event *ev, const struct field *f)
 	if (f->fk == FK_CTLS)
 		return !(v & (NQ_CTL_KNOWN | NQ_CTL_EXIT_ON_INTR | NQ_CTL_ACK_ON_EXIT |
 			      NQ_CTL_POSTED_INTR));
+	if (f->dflt == D_OMIT0)
+		return v == 0;
 	if (f->dflt != D_OMIT)
 		return false;
 	return f->fk == FK_ENUM ? v == 0 : v == NQ_VCPU_UNKNOWN;
@@ -599,7 +634,7 @@ static int get_kind(struct perr *e, const struct nqj_doc *d, struct nq_event *ev
 	v = &d->v[k];
 	if (v->type == NQJ_STR) {
 		for (unsigned int i = 1; i < NQ_EV__MAX; i++)
-			if (!strcmp(v->str, kinds[i].name)) {
+			if (kinds[i].name && !strcmp(v->str, kinds[i].name)) {
 				ev->h.kind = (uint8_t)i;
 				return 0;
 			}
@@ -631,6 +666,8 @@ static int parse_event(struct perr *e, const struct nqj_doc *d, struct nq_event 
 	for (unsigned int i = 0; kd && i < kd->nf; i++)
 		if (kd->f[i].dflt == D_FFFF)
 			set_raw(ev, &kd->f[i], 0xffff);
+		else if (kd->f[i].dflt == D_FF)
+			set_raw(ev, &kd->f[i], NQ_BOOL_UNKNOWN);
 
 	for (uint32_t k = 1; k < d->n; k += 1 + d->v[k].n) {
 		const struct nqj_val *v = &d->v[k];

@@ -100,11 +100,27 @@ static void test_journal_fields(void)
 	CHECK(!field(&jf, "NESTIRQ_VM_LABEL"));
 	CHECK_STR_CONTAINS(field(&jf, "MESSAGE"), "vm=4242 vcpu=?");
 	nq_jfields_free(&jf);
+
+	/* An informational finding: notice, its own MESSAGE_ID, no invariant. */
+	make_violation(&v, 1);
+	v.severity = NQ_SEV_INFO;
+	v.kind = (enum nq_violation_kind)NQ_INFO_RACE_WINDOW;
+	v.vm_id = 17;
+	CHECK(!nq_jfields_violation(&jf, &v, &c));
+	snprintf(prio, sizeof(prio), "%d", LOG_NOTICE);
+	CHECK(!strcmp(field(&jf, "PRIORITY"), prio));
+	CHECK(!strcmp(field(&jf, "NESTIRQ_SEVERITY"), "info"));
+	CHECK(!strcmp(field(&jf, "NESTIRQ_KIND"), "race_window"));
+	CHECK(!strcmp(field(&jf, "NESTIRQ_INVARIANT"), "info"));
+	CHECK(!strcmp(field(&jf, "NESTIRQ_VM_ID"), "17"));
+	CHECK(!strcmp(field(&jf, "MESSAGE_ID"), "a91b7aee79f341f98b70feedf4ef3251"));
+	CHECK_STR_CONTAINS(field(&jf, "MESSAGE"), "info race_window (info) vm=4242");
+	nq_jfields_free(&jf);
 }
 
 static void test_message_ids_stable_and_distinct(void)
 {
-	for (unsigned int k = 0; k <= NQ_V__MAX; k++) {
+	for (unsigned int k = 0; k <= NQ_RL_KINDS; k++) {
 		const char *id = nq_vrec_message_id(k);
 
 		CHECK_EQ(strlen(id), 32);
@@ -115,7 +131,7 @@ static void test_message_ids_stable_and_distinct(void)
 	}
 	/* Published in docs/production.md: never change them. */
 	CHECK(!strcmp(nq_vrec_message_id(NQ_V_SVI_IN_VMCS02), "52ca44577d704ced9293af498afde793"));
-	CHECK(!strcmp(nq_vrec_message_id(NQ_V__MAX), "e838d80789854607bbd5384c8819e169"));
+	CHECK(!strcmp(nq_vrec_message_id(NQ_RL_KINDS), "e838d80789854607bbd5384c8819e169"));
 }
 
 static void test_suppressed_fields(void)
@@ -125,7 +141,7 @@ static void test_suppressed_fields(void)
 	char *obj;
 
 	CHECK(!nq_jfields_suppressed(&jf, &r));
-	CHECK(!strcmp(field(&jf, "MESSAGE_ID"), nq_vrec_message_id(NQ_V__MAX)));
+	CHECK(!strcmp(field(&jf, "MESSAGE_ID"), nq_vrec_message_id(NQ_RL_KINDS)));
 	CHECK(!strcmp(field(&jf, "NESTIRQ_SUPPRESSED"), "995"));
 	CHECK(!strcmp(field(&jf, "NESTIRQ_SUPPRESSED_TOTAL"), "1995"));
 	CHECK(!strcmp(field(&jf, "NESTIRQ_KIND"), "ack_in_vmcs02"));
@@ -134,9 +150,9 @@ static void test_suppressed_fields(void)
 	nq_jfields_free(&jf);
 	obj = nq_vrec_suppressed_json(&r);
 	CHECK(obj);
-	CHECK(!strcmp(obj,
-		      "{\"type\":\"suppressed\",\"kind\":\"ack_in_vmcs02\",\"invariant\":\"I2\","
-		      "\"vm\":9,\"count\":995,\"total\":1995,\"first_ts\":0,\"last_ts\":0}"));
+	CHECK(!strcmp(obj, "{\"type\":\"suppressed\",\"severity\":\"violation\","
+			   "\"kind\":\"ack_in_vmcs02\",\"invariant\":\"I2\","
+			   "\"vm\":9,\"count\":995,\"total\":1995,\"first_ts\":0,\"last_ts\":0}"));
 	free(obj);
 }
 
@@ -146,7 +162,8 @@ static void test_json_record(void)
 	struct nq_vrec_ctx c = {.seq = 12, .wall_ns = 1700000000123456789, .label = "a\"b"};
 	const char *want =
 		"{\"type\":\"violation\",\"seq\":12,\"time\":\"2023-11-14T22:13:20.123456Z\","
-		"\"kind\":\"svi_in_vmcs02\",\"invariant\":\"I1\",\"vm\":4242,"
+		"\"severity\":\"violation\",\"kind\":\"svi_in_vmcs02\",\"invariant\":\"I1\","
+		"\"vm\":4242,\"vm_id\":0,"
 		"\"vm_label\":\"a\\\"b\",\"vcpu\":3,\"ts\":2250,\"message\":"
 		"\"L1's SVI written \\\"while\\\" vmcs02 was loaded\",\"evidence\":[{";
 	char *o;
