@@ -4,11 +4,13 @@
 #
 #   make_fresh_root DIR [PKG,PKG...]   debootstrap --variant=minbase bookworm
 #                                      (plus packages), cached as a tarball
-#   mount_root DIR                     bind /proc /sys /dev (+ apt cache)
+#   mount_root DIR                     bind /proc /sys /dev for chroot
 #   run_in_root DIR CMD...             chroot, clean environment, bash -c CMD
 #   boot_nspawn DIR NAME [ARGS...]     systemd as PID 1; sets NSPAWN_PID, LEADER
 #   run_in_container CMD...            nsenter into the booted container
-#   stop_nspawn                        poweroff, then SIGKILL after 30 s
+#   stop_nspawn                        halt, then SIGKILL after 30 s
+#   build_deb                          the .deb of HEAD; sets DEB_DIR
+#   sys_locked CMD...                  CMD holding NQ_LIVE_LOCK (if set)
 #   cleanup_root DIR                   unmount everything, then rm -rf
 #   sys_cleanup                        all of the above for every root made
 #
@@ -24,6 +26,7 @@
 NQ_SYSTEM_CACHE=${NQ_SYSTEM_CACHE:-$PWD/build/system-cache}
 SYS_ROOTS=()
 NSPAWN_PID=
+NSPAWN_NAME=
 LEADER=
 
 sys_log() { echo "  [$(date +%T)] $*" >&2; }
@@ -100,6 +103,7 @@ make_fresh_root() {
 
 sys_pack_root() { # DIR TARBALL: without the policy-rc.d of the chroot phase
 	rm -f "$1/usr/sbin/policy-rc.d"
+	sys_apt_save "$1"
 	tar -C "$1" --numeric-owner -czf "$2.tmp" . && mv "$2.tmp" "$2"
 }
 
@@ -110,8 +114,24 @@ mount_root() {
 	mount -t proc proc "$dir/proc" || return 1
 	mount --rbind /sys "$dir/sys" && mount --make-rslave "$dir/sys" || return 1
 	mount --rbind /dev "$dir/dev" && mount --make-rslave "$dir/dev" || return 1
-	# The .debs apt downloads survive the root: reruns do not fetch again.
-	mount --bind "$NQ_SYSTEM_CACHE/apt" "$dir/var/cache/apt/archives" || return 1
+	sys_apt_seed "$dir"
+}
+
+# The .debs apt downloads outlive the root, so reruns do not fetch them
+# again: linked in before, copied out after (not a shared bind mount: apt
+# locks its archive directory, and two roots may run at once).
+sys_apt_seed() {
+	local a=$1/var/cache/apt/archives
+	[ -n "$(ls "$NQ_SYSTEM_CACHE/apt" 2>/dev/null)" ] || return 0
+	cp -al "$NQ_SYSTEM_CACHE"/apt/*.deb "$a/" 2>/dev/null || cp -n "$NQ_SYSTEM_CACHE"/apt/*.deb "$a/" 2>/dev/null
+	return 0
+}
+sys_apt_save() {
+	local a=$1/var/cache/apt/archives
+	ls "$a"/*.deb >/dev/null 2>&1 || return 0
+	mkdir -p "$NQ_SYSTEM_CACHE/apt"
+	cp -aln "$a"/*.deb "$NQ_SYSTEM_CACHE/apt/" 2>/dev/null || cp -n "$a"/*.deb "$NQ_SYSTEM_CACHE/apt/" 2>/dev/null
+	rm -f "$a"/*.deb
 }
 
 # Every mount point at or below DIR, deepest first.
@@ -149,6 +169,7 @@ cleanup_root() {
 		echo "system: still mounted below $dir, not removing it: $(sys_mounts_below "$dir" | tr '\n' ' ')" >&2
 		return 1
 	fi
+	sys_apt_save "$dir"
 	rm -rf --one-file-system "$dir"
 }
 
@@ -170,7 +191,7 @@ boot_nspawn() {
 	local dir=$1 name=$2 i
 	shift 2
 	rm -f "$dir/usr/sbin/policy-rc.d"
-	LEADER=
+	LEADER= NSPAWN_NAME=$name
 	systemd-nspawn --quiet --boot --directory="$dir" --machine="$name" \
 		--register=no --keep-unit --console=pipe "$@" \
 		</dev/null >"$TMP/nspawn-$name.log" 2>&1 &
@@ -191,20 +212,24 @@ boot_nspawn() {
 # namespace of its PID 1; no machined needed on the host).
 run_in_container() {
 	[ -n "$LEADER" ] || return 125
-	nsenter --target "$LEADER" --all --root --wd=/ /usr/bin/env -i HOME=/root TERM=dumb \
+	(cd / && nsenter --target "$LEADER" --all --root=/ --wd=/ /usr/bin/env -i HOME=/root TERM=dumb \
 		LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		/bin/bash -c "$*"
+		/bin/bash -c "$*")
 }
 
-# Powers the container off (SIGRTMIN+4 to its systemd), then kills it.
+# Halts the container (nspawn turns SIGTERM into a clean shutdown of its
+# systemd), then kills it after 30 s.
 stop_nspawn() {
 	[ -n "$NSPAWN_PID" ] || return 0
 	if kill -0 "$NSPAWN_PID" 2>/dev/null; then
-		[ -n "$LEADER" ] && kill -s RTMIN+4 "$LEADER" 2>/dev/null
+		kill -TERM "$NSPAWN_PID" 2>/dev/null
 		for _ in $(seq 300); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$NSPAWN_PID" 2>/dev/null
+		[ -n "$LEADER" ] && kill -KILL "$LEADER" 2>/dev/null
 	fi
 	wait "$NSPAWN_PID" 2>/dev/null
+	# nspawn leaves its (empty) mount-propagation directory behind.
+	rmdir "/run/systemd/nspawn/propagate/$NSPAWN_NAME" 2>/dev/null
 	NSPAWN_PID= LEADER=
 }
 
@@ -212,4 +237,40 @@ sys_cleanup() {
 	local d
 	stop_nspawn
 	for d in "${SYS_ROOTS[@]}"; do cleanup_root "$d"; done
+}
+
+# build_deb: `dpkg-buildpackage -us -uc -b` over a clean `git archive` of
+# HEAD; sets DEB_DIR to the directory holding nestirq_*.deb and its
+# .changes.  Built once per commit (kept under NQ_SYSTEM_CACHE/deb/), so the
+# tests that install the package share one build.
+build_deb() {
+	local head
+	head=$(git rev-parse HEAD) || return 1
+	DEB_DIR=$NQ_SYSTEM_CACHE/deb/$head
+	ls "$DEB_DIR"/nestirq_*_amd64.deb >/dev/null 2>&1 && return 0
+	rm -rf "$DEB_DIR.tmp" && mkdir -p "$DEB_DIR.tmp/nestirq"
+	git archive HEAD | tar -x -C "$DEB_DIR.tmp/nestirq" || return 1
+	sys_log "dpkg-buildpackage -us -uc -b (commit ${head:0:7})"
+	if ! (cd "$DEB_DIR.tmp/nestirq" && dpkg-buildpackage -us -uc -b) >"$DEB_DIR.tmp/build.log" 2>&1; then
+		tail -n 30 "$DEB_DIR.tmp/build.log" >&2
+		return 1
+	fi
+	rm -rf "$DEB_DIR.tmp/nestirq" "$DEB_DIR" && mv "$DEB_DIR.tmp" "$DEB_DIR"
+	# Keep the last few commits' packages only.
+	ls -dt "$NQ_SYSTEM_CACHE"/deb/*/ | tail -n +4 | xargs -r rm -rf
+}
+
+# sys_locked CMD...: CMD (a shell function is fine) holding NQ_LIVE_LOCK when
+# it is set: on a host shared with other BPF/KVM users, for steps that load
+# BPF.
+sys_locked() {
+	[ -n "${NQ_LIVE_LOCK:-}" ] || { "$@"; return; }
+	local rc
+	exec 9>>"$NQ_LIVE_LOCK"
+	flock 9
+	"$@"
+	rc=$?
+	flock -u 9
+	exec 9>&-
+	return $rc
 }
