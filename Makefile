@@ -203,3 +203,43 @@ clean:
 	$(Q)rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- Install (README "Install") ----
+# make install [PREFIX=/usr/local] [DESTDIR=staging]; make uninstall with the same.
+VERSION := $(shell sed -n 's/^\#define NESTIRQ_VERSION "\(.*\)"/\1/p' src/cmd/main.c)
+SCDOC ?= scdoc
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/nestirq
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL ?= install
+INSTALLED := $(BINDIR)/nestirq $(MANDIR)/man8/nestirq.8 $(COMPLETIONDIR)/nestirq \
+	$(SYSTEMDUNITDIR)/nestirq.service $(DATADIR)/nestirq-alerts.yml $(DATADIR)/nestirq-dashboard.json
+
+.PHONY: man install uninstall
+man: $(BUILD)/man/nestirq.8
+
+# The man page's one source is man/nestirq.8.scd; tests/cli/install.sh
+# checks it names every flag each command's --help shows.
+$(BUILD)/man/nestirq.8: man/nestirq.8.scd src/cmd/main.c
+	$(call msg,SCDOC,$@)
+	$(Q)command -v $(SCDOC) >/dev/null || { echo "nestirq: scdoc is missing (run: make deps)" >&2; exit 1; }
+	$(Q)mkdir -p $(@D)
+	$(Q)sed 's/@VERSION@/$(VERSION)/' $< | $(SCDOC) > $@
+
+install: all man
+	$(Q)$(INSTALL) -Dm755 $(BUILD)/nestirq $(DESTDIR)$(BINDIR)/nestirq
+	$(Q)$(INSTALL) -Dm644 $(BUILD)/man/nestirq.8 $(DESTDIR)$(MANDIR)/man8/nestirq.8
+	$(Q)$(INSTALL) -Dm644 contrib/bash-completion/nestirq $(DESTDIR)$(COMPLETIONDIR)/nestirq
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	$(Q)sed 's|/usr/local/bin/nestirq|$(BINDIR)/nestirq|g' contrib/systemd/nestirq.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/nestirq.service
+	$(Q)chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/nestirq.service
+	$(Q)$(INSTALL) -Dm644 contrib/prometheus/nestirq-alerts.yml $(DESTDIR)$(DATADIR)/nestirq-alerts.yml
+	$(Q)$(INSTALL) -Dm644 contrib/grafana/nestirq-dashboard.json $(DESTDIR)$(DATADIR)/nestirq-dashboard.json
+	$(Q)printf '  %-8s %s\n' INSTALL "$(addprefix $(DESTDIR),$(INSTALLED))"
+
+uninstall:
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	$(Q)rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || true

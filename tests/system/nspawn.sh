@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# The unit under a real systemd: a fresh Debian 12 root with systemd, the
+# .deb installed and nestirq.service enabled, booted with `systemd-nspawn -b`
+# (systemd as the container's PID 1, its own network namespace, all
+# capabilities in the container's bounding set so that the unit's
+# CapabilityBoundingSet= decides).  Checks that the service starts at boot
+# with its hardening and still loads and attaches BPF, that /metrics answers
+# on 127.0.0.1:9747, that `systemctl stop` unloads its BPF programs (by id)
+# and that SIGKILL is restarted by Restart=on-failure.  Needs root, BPF,
+# systemd-nspawn, debootstrap and the Debian packaging tools.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+. tests/cli/lib.sh
+. tests/system/lib.sh
+TESTS="nspawn_boots unit_starts_at_boot metrics_answer hardening_keeps_bpf stop_unloads_bpf sigkill_restarts"
+
+why=$(sys_why_not)
+if [ -z "$why" ]; then
+	for c in systemd-nspawn nsenter dpkg-buildpackage dh bpftool git; do
+		command -v $c >/dev/null || { why="$c not installed (scripts/deps.sh installs it)"; break; }
+	done
+fi
+[ -z "$why" ] && [ ! -e /sys/kernel/btf/vmlinux ] && why="no BPF (no /sys/kernel/btf/vmlinux)"
+[ -z "$why" ] && ! git rev-parse -q --verify HEAD >/dev/null 2>&1 && why="not a git checkout"
+if [ -n "$why" ]; then
+	for t in $TESTS; do skip $t "$why"; done
+	finish
+fi
+sys_init
+skip_rest() { # from TEST on, everything is skipped: WHY
+	local t on=
+	for t in $TESTS; do [ "$t" = "$1" ] && on=1; [ -n "$on" ] && skip $t "$2"; done
+	finish
+}
+
+t=nspawn_boots
+start=$SECONDS
+build_deb || { fail $t "dpkg-buildpackage failed"; skip_rest unit_starts_at_boot "no package"; }
+deb=$(ls "$DEB_DIR"/nestirq_*_amd64.deb)
+root=$TMP/root
+make_fresh_root "$root" systemd,systemd-sysv,dbus,curl || { fail $t "no fresh root"; skip_rest unit_starts_at_boot "no root"; }
+mount_root "$root" || { fail $t "mount"; finish; }
+cp "$deb" "$root/tmp/"
+if ! run_in_root "$root" "apt-get install -y -qq --no-install-recommends ./tmp/$(basename "$deb") && systemctl enable nestirq" \
+	>"$TMP/apt.log" 2>&1; then
+	tail -n 20 "$TMP/apt.log"
+	fail $t "apt-get install ./$(basename "$deb") or systemctl enable failed"
+	skip_rest unit_starts_at_boot "package not installed"
+fi
+umount_root "$root" || { fail $t "cannot unmount the chroot binds"; finish; }
+
+# Hold the BPF/KVM lock for the container's whole life: the service loads
+# BPF from boot to halt.
+[ -n "${NQ_LIVE_LOCK:-}" ] && exec 8>>"$NQ_LIVE_LOCK" && flock 8
+nspawn_args=(--capability=all --private-network)
+[ -e /dev/kvm ] && nspawn_args+=(--bind=/dev/kvm)
+if ! boot_nspawn "$root" "nestirq-test-$$" "${nspawn_args[@]}"; then
+	tail -n 30 "$TMP/nspawn-nestirq-test-$$.log"
+	fail $t "systemd-nspawn -b did not boot to a running systemd in 120 s"
+	skip_rest unit_starts_at_boot "container did not boot"
+fi
+pass "$t (systemd $(run_in_container 'systemctl --version | head -n 1 | cut -d" " -f2') as PID 1, $((SECONDS - start)) s)"
+
+c() { run_in_container "$@"; }
+prop() { c "systemctl show -P $1 nestirq"; }
+wait_metrics() { # seconds -> the /metrics body, or nothing
+	local i
+	for i in $(seq $(($1 * 5))); do
+		c 'curl -sf -m 1 http://127.0.0.1:9747/metrics' 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+journal() { c 'journalctl -u nestirq --no-pager -o cat' | tail -n "${1:-10}"; }
+
+t=unit_starts_at_boot
+state=
+for _ in $(seq 100); do
+	state=$(c 'systemctl is-active nestirq')
+	[ "$state" = active ] && break
+	sleep 0.2
+done
+if [ "$state" = active ] && [ "$(c 'systemctl is-enabled nestirq')" = enabled ]; then
+	pass $t
+else
+	journal 20
+	fail $t "nestirq.service is $state after boot"
+	skip_rest metrics_answer "the service did not start"
+fi
+
+t=metrics_answer
+if m=$(wait_metrics 20) && grep -q '^nestirq_build_info{' <<<"$m"; then
+	pass $t
+else
+	journal 20
+	fail $t "no /metrics on 127.0.0.1:9747 inside the container"
+fi
+
+# The hardening is in force (capabilities, no_new_privs, seccomp) and BPF
+# still loads and attaches under it.
+t=hardening_keeps_bpf
+pid=$(prop MainPID)
+status=$(c "cat /proc/$pid/status")
+capeff=$(awk '/^CapEff:/ {print $2}' <<<"$status")
+if [ "$capeff" != 000000c000000000 ]; then
+	fail $t "CapEff $capeff, expected CAP_BPF|CAP_PERFMON only"
+elif ! grep -qP '^NoNewPrivs:\t1$' <<<"$status" || ! grep -qP '^Seccomp:\t2$' <<<"$status"; then
+	fail $t "no_new_privs or seccomp not set: $(grep -E 'NoNewPrivs|Seccomp:' <<<"$status" | tr '\n' ' ')"
+elif ! grep -q '^nestirq_probe_attached{probe="accept"} 1$' <<<"$m"; then
+	journal 20
+	fail $t "accept not attached under the unit's hardening: $(grep probe_attached <<<"$m" | tr '\n' ' ')"
+else
+	pass "$t (attached: $(grep -c '^nestirq_probe_attached{.*} 1$' <<<"$m") probes)"
+fi
+
+# prog_ids PID: the BPF programs the process holds, by id (not machine-wide).
+prog_ids() { c "grep -h '^prog_id:' /proc/$1/fdinfo/* 2>/dev/null" | awk '{print $2}' | sort -un; }
+loaded() { for id in "$@"; do bpftool prog show id "$id" >/dev/null 2>&1 && echo "$id"; done; }
+
+t=stop_unloads_bpf
+ids=$(prog_ids "$pid")
+c 'systemctl stop nestirq'
+if [ -z "$ids" ]; then
+	fail $t "the service held no BPF program"
+elif [ "$(c 'systemctl is-active nestirq')" != inactive ] || [ "$(prop ExecMainStatus)" != 0 ]; then
+	fail $t "after systemctl stop: $(c 'systemctl is-active nestirq'), status $(prop ExecMainStatus)"
+elif left=$(loaded $ids) && [ -n "$left" ]; then
+	fail $t "BPF programs still loaded after stop: $left"
+elif ! journal 3 | grep -q 'stopping: .*probes detached'; then
+	fail $t "no shutdown line in the journal: $(journal 3)"
+else
+	pass "$t (ids $(echo $ids))"
+fi
+
+t=sigkill_restarts
+c 'systemctl start nestirq'
+pid=$(prop MainPID)
+ids=$(prog_ids "$pid")
+c "kill -KILL $pid"
+# RestartSec=5s: a new main process within 15 s.
+newpid=
+for _ in $(seq 75); do
+	newpid=$(prop MainPID)
+	[ "$newpid" != 0 ] && [ "$newpid" != "$pid" ] && [ "$(c 'systemctl is-active nestirq')" = active ] && break
+	sleep 0.2
+done
+if [ "$newpid" = 0 ] || [ "$newpid" = "$pid" ]; then
+	journal 10
+	fail $t "not restarted after SIGKILL (MainPID $newpid, NRestarts $(prop NRestarts))"
+elif [ "$(prop NRestarts)" != 1 ]; then
+	fail $t "NRestarts is $(prop NRestarts), expected 1"
+elif ! wait_metrics 20 | grep -q '^nestirq_probe_attached{probe="accept"} 1$'; then
+	fail $t "the restarted service does not serve metrics with accept attached"
+elif left=$(loaded $ids) && [ -n "$left" ]; then
+	fail $t "the killed process' BPF programs are still loaded: $left"
+else
+	pass "$t (pid $pid -> $newpid)"
+fi
+c 'systemctl stop nestirq'
+stop_nspawn
+finish
