@@ -12,7 +12,8 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 . tests/cli/lib.sh
 . tests/system/lib.sh
-TESTS="nspawn_boots unit_starts_at_boot metrics_answer hardening_keeps_bpf stop_unloads_bpf sigkill_restarts"
+TESTS="nspawn_boots unit_starts_at_boot metrics_answer hardening_keeps_bpf stop_unloads_bpf sigkill_restarts
+journald_violation_records"
 
 why=$(sys_why_not)
 if [ -z "$why" ]; then
@@ -41,6 +42,16 @@ root=$TMP/root
 make_fresh_root "$root" systemd,systemd-sysv,dbus,curl || { fail $t "no fresh root"; skip_rest unit_starts_at_boot "no root"; }
 mount_root "$root" || { fail $t "mount"; finish; }
 cp "$deb" "$root/tmp/"
+# For journald_violation_records: 20 SVI violations from one VM (5 shown in
+# full, 15 counted in one "suppressed" entry) and 1 from another.
+python3 - >"$root/root/storm.jsonl" <<'PY'
+rec = ('{"ts":%d,"vm":%d,"tid":%d,"cpu":0,"vcpu":%d,"isa":"vmx","kind":"svi_update",'
+       '"max_isr":49,"vmcs":"02","outcome":"written","origin":"l1_isr"}')
+print('{"nestirq_trace":1,"kernel":"6.12","host":"lab","flow":"6.12+","isa":"vmx"}')
+for i in range(20):
+    print(rec % (1000 + i * 1000, 4242, 4250, 0))
+print(rec % (90000, 7, 8, 3))
+PY
 if ! run_in_root "$root" "apt-get install -y -qq --no-install-recommends ./tmp/$(basename "$deb") && systemctl enable nestirq" \
 	>"$TMP/apt.log" 2>&1; then
 	tail -n 20 "$TMP/apt.log"
@@ -157,5 +168,32 @@ else
 	pass "$t (pid $pid -> $newpid)"
 fi
 c 'systemctl stop nestirq'
+
+# Issue 12 section 5: under a real systemd, `serve`'s violations reach the
+# journal as structured entries, read back with journalctl -o json.
+t=journald_violation_records
+c 'systemd-run --unit=nestirq-replay --property=Type=exec /usr/bin/nestirq serve --listen 127.0.0.1:9748 --replay /root/storm.jsonl' >/dev/null 2>&1
+for _ in $(seq 50); do c 'curl -sf -m 1 http://127.0.0.1:9748/healthz' >/dev/null 2>&1 && break; sleep 0.2; done
+c 'systemctl stop nestirq-replay' >/dev/null 2>&1
+c 'journalctl -u nestirq-replay -o json --no-pager' >"$TMP/journal.json" 2>/dev/null
+got=$(python3 - "$TMP/journal.json" <<'PY'
+import json, sys
+es = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+v = [e for e in es if e.get("NESTIRQ_KIND") and "NESTIRQ_SUPPRESSED" not in e]
+s = [e for e in es if "NESTIRQ_SUPPRESSED" in e]
+ev = json.loads(v[0]["NESTIRQ_EVIDENCE"]) if v else [{}]
+print(len(v), sorted(set(e["MESSAGE_ID"] for e in v)),
+      sorted(set((e["NESTIRQ_VM"], e.get("NESTIRQ_VCPU")) for e in v)),
+      sorted(set(e["PRIORITY"] for e in v)), ev[0].get("kind"),
+      [(e["NESTIRQ_VM"], e["NESTIRQ_SUPPRESSED"]) for e in s])
+PY
+)
+want="6 ['52ca44577d704ced9293af498afde793'] [('4242', '0'), ('7', '3')] ['3'] svi_update [('4242', '15')]"
+if [ "$got" = "$want" ]; then
+	pass $t
+else
+	c 'journalctl -u nestirq-replay --no-pager -o cat' | tail -n 10
+	fail $t "journalctl -o json: got '$got', want '$want'"
+fi
 stop_nspawn
 finish
