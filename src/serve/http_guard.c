@@ -19,7 +19,6 @@
  * MHD tells us a connection is closed (and we unlink it, under the lock)
  * before it closes the socket.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

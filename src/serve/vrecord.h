@@ -21,8 +21,8 @@ struct nq_vrec_ctx {
 };
 
 /*
- * {"type":"violation","seq":..,"time":"..Z","kind":..,"invariant":..,"vm":..,
- *  "vm_label":..,"vcpu":..,"ts":..,"message":..,"evidence":[events]}
+ * {"type":"violation","seq":..,"time":"..Z","severity":..,"kind":..,"invariant":..,
+ *  "vm":..,"vm_id":..,"vm_label":..,"vcpu":..,"ts":..,"message":..,"evidence":[events]}
  * malloc'd, no newline; NULL when out of memory.
  */
 char *nq_vrec_json(const struct nq_violation *v, const struct nq_vrec_ctx *c);

@@ -155,6 +155,26 @@ static void test_unlimited_and_backwards_clock(void)
 	free(rl);
 }
 
+/* Informational findings are keyed apart from the violation of the same number. */
+static void test_info_findings_keyed_apart(void)
+{
+	struct nq_violation v = {.kind = (enum nq_violation_kind)NQ_INFO_RACE_WINDOW,
+				 .severity = NQ_SEV_INFO};
+	struct nq_rl_report r = {.kind = nq_rl_kind(&v), .vm = 3, .count = 2, .total = 2};
+	struct sink s;
+	struct nq_ratelimit *rl = new_rl(&s, 1);
+	char line[256];
+
+	CHECK(rl);
+	CHECK_EQ(nq_rl_kind(&v), NQ_V__MAX + NQ_INFO_RACE_WINDOW);
+	CHECK(nq_ratelimit_allow(rl, nq_rl_kind(&v), 3, 0));
+	CHECK(nq_ratelimit_allow(rl, (unsigned int)v.kind, 3, 0)); /* the violation kind 0 */
+	CHECK(!nq_ratelimit_allow(rl, nq_rl_kind(&v), 3, 1));
+	nq_ratelimit_format(line, sizeof(line), &r);
+	CHECK_STR_CONTAINS(line, "suppressed 2 more race_window (info) findings vm=3");
+	free(rl);
+}
+
 int main(void)
 {
 	RUN(test_burst_then_one_line_per_interval);
@@ -162,5 +182,6 @@ int main(void)
 	RUN(test_quiet_interval_starts_new_episode);
 	RUN(test_table_full_counts_other_vms);
 	RUN(test_unlimited_and_backwards_clock);
+	RUN(test_info_findings_keyed_apart);
 	TEST_EXIT();
 }
