@@ -29,7 +29,7 @@ static inline unsigned int nq_rl_kind(const struct nq_violation *v)
 	return v->severity == NQ_SEV_INFO ? NQ_V__MAX + (unsigned int)v->kind
 					  : (unsigned int)v->kind;
 }
-/* "svi_in_vmcs02", "race_window"; and "I1", or "info" for a finding that is no violation. */
+/* "svi_in_vmcs02", "race_window"; and "I1", or "-" for a finding that is no violation. */
 const char *nq_rl_kind_name(unsigned int kind);
 const char *nq_rl_kind_invariant(unsigned int kind);
 

@@ -111,7 +111,8 @@ const char *nq_rl_kind_name(unsigned int kind)
 
 const char *nq_rl_kind_invariant(unsigned int kind)
 {
-	return kind < NQ_V__MAX ? nq_violation_invariant((enum nq_violation_kind)kind) : "info";
+	/* "-" as in replay's JSON: an informational finding proves no invariant broken. */
+	return kind < NQ_V__MAX ? nq_violation_invariant((enum nq_violation_kind)kind) : "-";
 }
 
 static void vm_text(char *buf, size_t len, uint32_t vm)
@@ -131,7 +132,8 @@ int nq_ratelimit_format(char *buf, size_t len, const struct nq_rl_report *r)
 	return snprintf(buf, len,
 			"suppressed %" PRIu64 " more %s (%s) %s %s over %" PRIu64 ".%03" PRIu64
 			"s (%" PRIu64 " suppressed in all)",
-			r->count, nq_rl_kind_name(r->kind), nq_rl_kind_invariant(r->kind),
+			r->count, nq_rl_kind_name(r->kind),
+			r->kind < NQ_V__MAX ? nq_rl_kind_invariant(r->kind) : "info",
 			r->kind < NQ_V__MAX ? "violations" : "findings", vm, span / 1000000000u,
 			span / 1000000u % 1000u, r->total);
 }

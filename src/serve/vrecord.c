@@ -97,7 +97,8 @@ char *nq_vrec_json(const struct nq_violation *v, const struct nq_vrec_ctx *c)
 	rfc3339(ts, sizeof(ts), c->wall_ns);
 	nq_json_init(&w, f);
 	nq_json_begin_object(&w);
-	nq_json_kstr(&w, "type", "violation");
+	/* As replay --json: a violation, or an informational "finding". */
+	nq_json_kstr(&w, "type", v->severity == NQ_SEV_INFO ? "finding" : "violation");
 	nq_json_ku64(&w, "seq", c->seq);
 	nq_json_kstr(&w, "time", ts);
 	nq_json_kstr(&w, "severity", nq_severity_name(v->severity));
@@ -174,8 +175,9 @@ int nq_jfields_violation(struct nq_jfields *jf, const struct nq_violation *v,
 		snprintf(vcpu, sizeof(vcpu), "%" PRIu32, v->vcpu_id);
 	rc |= add(jf, "MESSAGE=%s %s (%s) vm=%" PRIu32 "%s%s%s vcpu=%s: %s",
 		  nq_severity_name(v->severity), nq_finding_name(v),
-		  nq_rl_kind_invariant(nq_rl_kind(v)), v->tgid, c->label && *c->label ? " (" : "",
-		  c->label ? c->label : "", c->label && *c->label ? ")" : "", vcpu, v->message);
+		  v->severity == NQ_SEV_INFO ? "info" : nq_rl_kind_invariant(nq_rl_kind(v)),
+		  v->tgid, c->label && *c->label ? " (" : "", c->label ? c->label : "",
+		  c->label && *c->label ? ")" : "", vcpu, v->message);
 	rc |= add(jf, "MESSAGE_ID=%s", nq_vrec_message_id(nq_rl_kind(v)));
 	rc |= add(jf, "PRIORITY=%d", priority(v));
 	rc |= add(jf, "SYSLOG_IDENTIFIER=nestirq");

@@ -102,8 +102,9 @@ static void log_text(const struct nq_violation *v, const char *label)
 	nq_log(v->severity == NQ_SEV_INFO ? LOG_NOTICE : LOG_ERR,
 	       "%s %s (%s) vm=%" PRIu32 "%s%s%s vcpu=%s: %s; evidence: %s",
 	       nq_severity_name(v->severity), nq_finding_name(v),
-	       nq_rl_kind_invariant(nq_rl_kind(v)), v->tgid, label && *label ? " (" : "",
-	       label ? label : "", label && *label ? ")" : "", vcpu, v->message, ev);
+	       v->severity == NQ_SEV_INFO ? "info" : nq_rl_kind_invariant(nq_rl_kind(v)), v->tgid,
+	       label && *label ? " (" : "", label ? label : "", label && *label ? ")" : "", vcpu,
+	       v->message, ev);
 }
 
 void nq_vsink_violation(struct nq_vsink *s, const struct nq_violation *v, const char *label)
