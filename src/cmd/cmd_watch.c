@@ -96,7 +96,8 @@ static void on_violation(const struct nq_violation *v, void *ctx)
 
 	if (w->vcpu >= 0 && v->vcpu_id != (uint32_t)w->vcpu)
 		return;
-	w->violations++;
+	if (v->severity == NQ_SEV_VIOLATION)
+		w->violations++;
 	lab = label_of(w, v->tgid);
 	if (w->tty && !w->json)
 		nq_tty_status_clear(stdout);
@@ -290,6 +291,7 @@ int cmd_watch(int argc, char **argv)
 		w.interval_ms = 1000; /* a live status line wants a faster refresh */
 
 	cfg.on_violation = on_violation;
+	cfg.on_info = on_violation; /* printed as INFO, never counted as a violation */
 	cfg.ctx = &w;
 	w.engine = nq_engine_new(&cfg);
 	if (!w.engine) {
