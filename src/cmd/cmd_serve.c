@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * nestirq serve: a long-running exporter.  The main thread polls the ring
- * buffer and feeds the engine; after each pass it publishes a snapshot
- * under a short lock.  libmicrohttpd answers /metrics and /healthz from
- * that snapshot in its own thread.  SIGHUP reopens the log file,
- * SIGINT/SIGTERM stop the HTTP server, detach every probe and exit 0.
+ * nestirq serve: a long-running exporter.  The main thread runs the live
+ * loop (cmd_live.c), which feeds the engine; its pass hook publishes a
+ * snapshot under a short lock at most every SNAP_EVERY_MS.  libmicrohttpd
+ * answers /metrics and /healthz from that snapshot in its own thread.
+ * SIGHUP reopens the log file, SIGINT/SIGTERM stop the HTTP server, detach
+ * every probe and exit 0.
  */
 #include <errno.h>
 #include <getopt.h>
