@@ -289,13 +289,24 @@ static void stop_workload(struct check *c)
 	}
 }
 
-static int run_live(struct check *c)
+/* With a workload, the run lasts as long as it does. */
+static bool workload_done(void *ctx)
+{
+	struct check *c = ctx;
+
+	if (!c->cmd)
+		return false;
+	reap(c, WNOHANG);
+	return c->child_done;
+}
+
+/* Opens the live side and adds the plan's points; NULL if the run cannot go on. */
+static struct nq_live *open_live(struct check *c, int *rc)
 {
 	struct nq_live_opts o = {0};
 	struct nq_live *l;
 	const struct nq_sysinfo *si;
 	char err[256], why[256];
-	uint64_t start, next_mod;
 	int missing;
 
 	if (geteuid() != 0)
@@ -307,8 +318,10 @@ static int run_live(struct check *c)
 	o.quiet = true;
 	nq_live_install_signals();
 	l = nq_live_open(&o, err, sizeof(err));
-	if (!l)
-		return setup_failed(c, NQ_EXIT_UNSUPPORTED, err);
+	if (!l) {
+		*rc = setup_failed(c, NQ_EXIT_UNSUPPORTED, err);
+		return NULL;
+	}
 	si = nq_live_sysinfo(l);
 	nq_gate_prop(&c->gate, "source", "live");
 	nq_gate_prop(&c->gate, "kernel", si->release);
@@ -321,52 +334,48 @@ static int run_live(struct check *c)
 		nq_live_close(l);
 		snprintf(msg, sizeof(msg), "--require %s: cannot be checked on this host: %s",
 			 nq_violation_name(missing), why);
-		return setup_failed(c, NQ_EXIT_UNSUPPORTED, msg);
+		*rc = setup_failed(c, NQ_EXIT_UNSUPPORTED, msg);
+		return NULL;
 	}
 	attach_point(c, nq_live_plan(l));
+	return l;
+}
+
+static void sync_engine(void *ctx)
+{
+	struct check *c = ctx;
+
+	nq_engine_sync(c->engine);
+}
+
+static int run_live(struct check *c)
+{
+	struct nq_cli_loop lp = {
+		.cmd = "check",
+		.duration_ms = c->duration_ms,
+		.ctx = c,
+		.should_stop = workload_done,
+		.batch = sync_engine,
+	};
+	char err[256];
+	uint64_t start;
+	int rc = -1;
+
+	lp.live = open_live(c, &rc);
+	if (!lp.live)
+		return rc;
 	if (c->cmd && start_workload(c, err, sizeof(err))) {
-		nq_live_close(l);
+		nq_live_close(lp.live);
 		return setup_failed(c, NQ_EXIT_USAGE, err);
 	}
-
 	start = nq_cli_now_ms();
-	next_mod = start + 1000;
-	while (!nq_live_stop) {
-		int r = nq_live_poll(l, 100);
-		uint64_t now;
-
-		/* Every loss of this batch is reported now: held findings stand. */
-		nq_engine_sync(c->engine);
-		/* After a failed re-plan nothing is attached and poll returns at once. */
-		if (!nq_live_attached(l))
-			usleep(100000);
-		now = nq_cli_now_ms();
-
-		if (r < 0 && r != -EINTR) {
-			fprintf(stderr, "nestirq check: reading the ring buffer: %s\n",
-				strerror(-r));
-			break;
-		}
-		if (now >= next_mod) {
-			char msg[256];
-
-			next_mod = now + 1000;
-			if (nq_live_check_modules(l, msg, sizeof(msg)))
-				fprintf(stderr, "nestirq check: %s\n", msg);
-		}
-		if (c->cmd) {
-			reap(c, WNOHANG);
-			if (c->child_done)
-				break;
-		}
-		if (c->duration_ms > 0 && now - start >= (uint64_t)c->duration_ms)
-			break;
-	}
+	/* A ring-buffer error is on stderr; the points report what was seen until then. */
+	nq_cli_live_loop(&lp);
 	if (c->cmd)
 		stop_workload(c);
-	nq_live_poll(l, 0);
+	nq_live_poll(lp.live, 0); /* what the workload did while stopping */
 	c->gate.duration_s = (double)(nq_cli_now_ms() - start) / 1000.0;
-	nq_live_close(l); /* detaches every probe and reports the last drops */
+	nq_live_close(lp.live); /* detaches every probe */
 	return -1;
 }
 
@@ -448,6 +457,31 @@ static void run_points(struct check *c)
 	}
 }
 
+/* The workload after "--", and one way to say how long: -1 to go on, else the exit code. */
+static int check_mode(int argc, char **argv, struct check *c)
+{
+	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--")) {
+			fprintf(stderr,
+				"nestirq check: unexpected argument '%s' (a workload goes after "
+				"--; try --help)\n",
+				argv[optind]);
+			return NQ_EXIT_USAGE;
+		}
+		c->cmd = argv + optind;
+	}
+	if (c->replay && (c->cmd || c->duration_ms || c->tgid)) {
+		fprintf(stderr, "nestirq check: --replay takes no --duration, -p or workload\n");
+		return NQ_EXIT_USAGE;
+	}
+	if (!c->replay && !c->cmd && !c->duration_ms) {
+		fprintf(stderr, "nestirq check: say how long: --duration T, -- CMD [ARGS], or "
+				"--replay FILE (try --help)\n");
+		return NQ_EXIT_USAGE;
+	}
+	return -1;
+}
+
 static int parse(int argc, char **argv, struct check *c)
 {
 	static const struct option long_opts[] = {
@@ -492,66 +526,25 @@ static int parse(int argc, char **argv, struct check *c)
 			return NQ_EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		if (strcmp(argv[optind - 1], "--")) {
-			fprintf(stderr,
-				"nestirq check: unexpected argument '%s' (a workload goes after "
-				"--; try --help)\n",
-				argv[optind]);
-			return NQ_EXIT_USAGE;
-		}
-		c->cmd = argv + optind;
-	}
-	if (c->replay && (c->cmd || c->duration_ms || c->tgid)) {
-		fprintf(stderr, "nestirq check: --replay takes no --duration, -p or workload\n");
-		return NQ_EXIT_USAGE;
-	}
-	if (!c->replay && !c->cmd && !c->duration_ms) {
-		fprintf(stderr, "nestirq check: say how long: --duration T, -- CMD [ARGS], or "
-				"--replay FILE (try --help)\n");
-		return NQ_EXIT_USAGE;
-	}
-	return -1;
+	return check_mode(argc, argv, c);
 }
 
-int cmd_check(int argc, char **argv)
+/* Fail before the run, not after it, if the report cannot be written. */
+static int junit_writable(const char *path)
 {
-	struct nq_engine_config cfg = {0};
-	struct check *c = calloc(1, sizeof(*c));
-	bool damaged = false;
-	int rc;
+	FILE *f = fopen(path, "we");
 
-	if (!c) {
-		fprintf(stderr, "nestirq check: out of memory\n");
-		return NQ_EXIT_USAGE;
+	if (!f) {
+		fprintf(stderr, "nestirq check: --junit %s: %s\n", path, strerror(errno));
+		return -1;
 	}
-	rc = parse(argc, argv, c);
-	if (rc >= 0)
-		goto out;
-	if (c->junit) {
-		/* Fail before the run, not after it, if the report cannot be written. */
-		FILE *f = fopen(c->junit, "we");
+	fclose(f);
+	return 0;
+}
 
-		if (!f) {
-			fprintf(stderr, "nestirq check: --junit %s: %s\n", c->junit,
-				strerror(errno));
-			rc = NQ_EXIT_USAGE;
-			goto out;
-		}
-		fclose(f);
-	}
-	nq_gate_init(&c->gate, c->replay ? "nestirq check --replay" : "nestirq check");
-	cfg.on_violation = on_violation;
-	cfg.ctx = c;
-	c->engine = nq_engine_new(&cfg);
-	if (!c->engine) {
-		fprintf(stderr, "nestirq check: out of memory\n");
-		rc = NQ_EXIT_USAGE;
-		goto out;
-	}
-	rc = c->replay ? run_replay(c, &damaged) : run_live(c);
-	if (rc >= 0)
-		goto out;
+/* TAP on stdout and JUnit on request, after the run; returns the exit code. */
+static int report(struct check *c, bool damaged)
+{
 	nq_engine_finish(c->engine);
 	run_points(c);
 	if (c->cmd && c->child_done) {
@@ -571,14 +564,44 @@ int cmd_check(int argc, char **argv)
 		if (!f || (nq_gate_junit(f, &c->gate), fclose(f))) {
 			fprintf(stderr, "nestirq check: --junit %s: %s\n", c->junit,
 				strerror(errno));
-			rc = NQ_EXIT_USAGE;
-			goto out;
+			return NQ_EXIT_USAGE;
 		}
 	}
 	if (nq_gate_count(&c->gate, NQ_GATE_FAIL))
-		rc = NQ_EXIT_VIOLATION;
-	else
-		rc = damaged ? NQ_EXIT_DAMAGED : NQ_EXIT_OK;
+		return NQ_EXIT_VIOLATION;
+	return damaged ? NQ_EXIT_DAMAGED : NQ_EXIT_OK;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct nq_engine_config cfg = {0};
+	struct check *c = calloc(1, sizeof(*c));
+	bool damaged = false;
+	int rc;
+
+	if (!c) {
+		fprintf(stderr, "nestirq check: out of memory\n");
+		return NQ_EXIT_USAGE;
+	}
+	rc = parse(argc, argv, c);
+	if (rc >= 0)
+		goto out;
+	if (c->junit && junit_writable(c->junit)) {
+		rc = NQ_EXIT_USAGE;
+		goto out;
+	}
+	nq_gate_init(&c->gate, c->replay ? "nestirq check --replay" : "nestirq check");
+	cfg.on_violation = on_violation;
+	cfg.ctx = c;
+	c->engine = nq_engine_new(&cfg);
+	if (!c->engine) {
+		fprintf(stderr, "nestirq check: out of memory\n");
+		rc = NQ_EXIT_USAGE;
+		goto out;
+	}
+	rc = c->replay ? run_replay(c, &damaged) : run_live(c);
+	if (rc < 0)
+		rc = report(c, damaged);
 out:
 	nq_engine_free(c->engine);
 	free(c);

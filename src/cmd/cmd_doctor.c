@@ -167,7 +167,8 @@ static void print_json(const struct doctor *d)
 	printf("],\"full\":%s}\n", d->full ? "true" : "false");
 }
 
-int cmd_doctor(int argc, char **argv)
+/* Flags into *d; -1 to go on, else the exit code. */
+static int parse(int argc, char **argv, struct doctor *d)
 {
 	static const struct option long_opts[] = {
 		{"json", no_argument, NULL, 'j'},
@@ -175,20 +176,17 @@ int cmd_doctor(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct doctor d;
-	struct nq_live *l;
 	int c;
 
-	memset(&d, 0, sizeof(d));
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
-			d.json = true;
+			d->json = true;
 			break;
 		case 'n':
-			d.no_attach = true;
+			d->no_attach = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -203,34 +201,49 @@ int cmd_doctor(int argc, char **argv)
 			argv[optind]);
 		return NQ_EXIT_USAGE;
 	}
+	return -1;
+}
 
-	{
-		struct nq_live_opts o = {.load_all = true, .no_attach = d.no_attach, .quiet = true};
+/* Load everything, attach what the plan selects, detach; the facts into *d. */
+static void probe(struct doctor *d)
+{
+	struct nq_live_opts o = {.load_all = true, .no_attach = d->no_attach, .quiet = true};
+	struct nq_live *l = nq_live_open(&o, d->load_err, sizeof(d->load_err));
 
-		l = nq_live_open(&o, d.load_err, sizeof(d.load_err));
-	}
 	if (l) {
-		d.si = *nq_live_sysinfo(l);
-		d.plan = *nq_live_plan(l);
-		d.nloaded = nq_live_nloaded(l);
-		d.nprogs = nq_live_nprograms(l);
+		d->si = *nq_live_sysinfo(l);
+		d->plan = *nq_live_plan(l);
+		d->nloaded = nq_live_nloaded(l);
+		d->nprogs = nq_live_nprograms(l);
 		nq_live_close(l);
 	} else {
-		nq_sysinfo_probe(&d.si);
-		nq_plan_build(&d.plan, &d.si, NQ_TPM_AUTO);
+		nq_sysinfo_probe(&d->si);
+		nq_plan_build(&d->plan, &d->si, NQ_TPM_AUTO);
 		/* Nothing could load: every point is unavailable for that reason. */
 		for (int i = 0; i < NQ_PT__MAX; i++) {
-			if (d.plan.pt[i].status != NQ_PS_READY)
+			if (d->plan.pt[i].status != NQ_PS_READY)
 				continue;
-			d.plan.pt[i].status = NQ_PS_UNAVAILABLE;
-			snprintf(d.plan.pt[i].reason, sizeof(d.plan.pt[i].reason), "%.150s",
-				 d.load_err);
+			d->plan.pt[i].status = NQ_PS_UNAVAILABLE;
+			snprintf(d->plan.pt[i].reason, sizeof(d->plan.pt[i].reason), "%.150s",
+				 d->load_err);
 		}
 	}
-	d.full = true;
+	d->full = true;
 	for (int k = 0; k < NQ_V__MAX; k++)
-		if (!nq_plan_can_check(&d.plan, k, NULL))
-			d.full = false;
+		if (!nq_plan_can_check(&d->plan, k, NULL))
+			d->full = false;
+}
+
+int cmd_doctor(int argc, char **argv)
+{
+	struct doctor d;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	rc = parse(argc, argv, &d);
+	if (rc >= 0)
+		return rc;
+	probe(&d);
 	if (d.json)
 		print_json(&d);
 	else

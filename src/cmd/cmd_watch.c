@@ -208,7 +208,8 @@ static void print_drops(const char *cmd, struct nq_live *l)
 	fprintf(stderr, "\n");
 }
 
-int cmd_watch(int argc, char **argv)
+/* Flags into *w; -1 to go on, else the exit code. */
+static int parse(int argc, char **argv, struct watch *w)
 {
 	static const struct option long_opts[] = {
 		{"pid", required_argument, NULL, 'p'},
@@ -220,43 +221,37 @@ int cmd_watch(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct watch w;
-	struct nq_engine_config cfg = {0};
-	struct nq_live_opts o = {0};
-	char err[256], *end;
-	int c, rc;
+	char *end;
+	int c;
 
-	memset(&w, 0, sizeof(w));
-	w.vcpu = -1;
-	w.interval_ms = 5000;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:d:i:h", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (nq_cli_parse_pid("watch", optarg, &w.tgid))
+			if (nq_cli_parse_pid("watch", optarg, &w->tgid))
 				return NQ_EXIT_USAGE;
 			break;
 		case 'v':
-			w.vcpu = strtoll(optarg, &end, 10);
-			if (!*optarg || *end || w.vcpu < 0 || w.vcpu >= 0xffffffffll) {
+			w->vcpu = strtoll(optarg, &end, 10);
+			if (!*optarg || *end || w->vcpu < 0 || w->vcpu >= 0xffffffffll) {
 				fprintf(stderr, "nestirq watch: --vcpu wants a vCPU id, got '%s'\n",
 					optarg);
 				return NQ_EXIT_USAGE;
 			}
 			break;
 		case 'd':
-			if (nq_cli_parse_duration("watch", "--duration", optarg, &w.duration_ms))
+			if (nq_cli_parse_duration("watch", "--duration", optarg, &w->duration_ms))
 				return NQ_EXIT_USAGE;
 			break;
 		case 'i':
 			if (!strcmp(optarg, "0")) {
-				w.interval_ms = 0;
+				w->interval_ms = 0;
 				break;
 			}
-			if (nq_cli_parse_duration("watch", "--interval", optarg, &w.interval_ms))
+			if (nq_cli_parse_duration("watch", "--interval", optarg, &w->interval_ms))
 				return NQ_EXIT_USAGE;
-			w.interval_set = true;
+			w->interval_set = true;
 			break;
 		case 'c':
 			if (nq_color_mode_parse(optarg) < 0) {
@@ -266,10 +261,10 @@ int cmd_watch(int argc, char **argv)
 					optarg);
 				return NQ_EXIT_USAGE;
 			}
-			w.color_mode = (enum nq_color_mode)nq_color_mode_parse(optarg);
+			w->color_mode = (enum nq_color_mode)nq_color_mode_parse(optarg);
 			break;
 		case 'j':
-			w.json = true;
+			w->json = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -284,7 +279,61 @@ int cmd_watch(int argc, char **argv)
 			argv[optind]);
 		return NQ_EXIT_USAGE;
 	}
+	return -1;
+}
 
+/* Opens and attaches; -1 to go on, else the exit code. */
+static int open_live(struct watch *w)
+{
+	struct nq_live_opts o = {0};
+	char err[256];
+
+	nq_live_install_signals();
+	o.tgid = w->tgid;
+	o.cb = on_event;
+	o.ctx = w;
+	o.quiet = true;
+	/* Accepts with nothing to pair them: counted in the kernel (not per vCPU). */
+	o.count_accepts = w->vcpu < 0;
+	o.on_counted = on_counted;
+	w->live = nq_live_open(&o, err, sizeof(err));
+	if (!w->live) {
+		fprintf(stderr, "nestirq watch: %s\n", err);
+		return NQ_EXIT_UNSUPPORTED;
+	}
+	nq_cli_print_attached("watch", w->live);
+	if (w->tgid)
+		learn_vm(w, w->tgid);
+	return -1;
+}
+
+static void print_summary(struct watch *w)
+{
+	nq_engine_finish(w->engine);
+	if (w->tty) {
+		nq_tty_status_clear(stdout);
+		nq_tty_summary(stdout, nq_engine_stats(w->engine), nq_live_drops(w->live),
+			       w->color);
+	} else {
+		nq_report_summary(stdout, nq_engine_stats(w->engine), w->json);
+	}
+	fflush(stdout);
+	print_drops("watch", w->live);
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	struct watch w;
+	struct nq_engine_config cfg = {0};
+	struct nq_cli_loop lp = {.cmd = "watch", .ctx = &w, .tick = tick, .batch = sync_engine};
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	w.vcpu = -1;
+	w.interval_ms = 5000;
+	rc = parse(argc, argv, &w);
+	if (rc >= 0)
+		return rc;
 	w.tty = isatty(STDOUT_FILENO) && !w.json;
 	w.color = !w.json && nq_color_for_fd(STDOUT_FILENO, w.color_mode);
 	if (w.tty && !w.interval_set)
@@ -298,35 +347,16 @@ int cmd_watch(int argc, char **argv)
 		fprintf(stderr, "nestirq watch: out of memory\n");
 		return NQ_EXIT_USAGE;
 	}
-	nq_live_install_signals();
-	o.tgid = w.tgid;
-	o.cb = on_event;
-	o.ctx = &w;
-	o.quiet = true;
-	/* Accepts with nothing to pair them: counted in the kernel (not per vCPU). */
-	o.count_accepts = w.vcpu < 0;
-	o.on_counted = on_counted;
-	w.live = nq_live_open(&o, err, sizeof(err));
-	if (!w.live) {
-		fprintf(stderr, "nestirq watch: %s\n", err);
+	rc = open_live(&w);
+	if (rc >= 0) {
 		nq_engine_free(w.engine);
-		return NQ_EXIT_UNSUPPORTED;
+		return rc;
 	}
-	nq_cli_print_attached("watch", w.live);
-	if (w.tgid)
-		learn_vm(&w, w.tgid);
-
-	rc = nq_cli_live_loop("watch", w.live, w.duration_ms, w.interval_ms, tick, sync_engine, &w);
-	nq_live_poll(w.live, 0);
-	nq_engine_finish(w.engine);
-	if (w.tty) {
-		nq_tty_status_clear(stdout);
-		nq_tty_summary(stdout, nq_engine_stats(w.engine), nq_live_drops(w.live), w.color);
-	} else {
-		nq_report_summary(stdout, nq_engine_stats(w.engine), w.json);
-	}
-	fflush(stdout);
-	print_drops("watch", w.live);
+	lp.live = w.live;
+	lp.duration_ms = w.duration_ms;
+	lp.interval_ms = w.interval_ms;
+	rc = nq_cli_live_loop(&lp);
+	print_summary(&w);
 	nq_live_close(w.live);
 	nq_engine_free(w.engine);
 	if (rc)

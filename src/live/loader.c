@@ -182,63 +182,60 @@ static void teardown(struct nq_live *l)
 	l->pcpu_buf = NULL;
 }
 
-static int setup(struct nq_live *l, char *err, size_t errlen)
+/* Debug/benchmark override: NESTIRQ_TP_MODE=core|format|raw. */
+static void apply_tp_mode_env(struct nq_live *l)
 {
-	struct nq_plan *p = &l->plan;
-	struct kp kps[12];
-	bool planned[12];
-	int nk, e;
+	const char *m = getenv("NESTIRQ_TP_MODE");
 
-	nq_sysinfo_probe(&l->si);
-	if (l->o.tp_mode == NQ_TPM_AUTO) {
-		/* Debug/benchmark override: NESTIRQ_TP_MODE=core|format|raw. */
-		const char *m = getenv("NESTIRQ_TP_MODE");
+	if (l->o.tp_mode != NQ_TPM_AUTO || !m)
+		return;
+	if (!strcmp(m, "core"))
+		l->o.tp_mode = NQ_TPM_CORE;
+	else if (!strcmp(m, "format"))
+		l->o.tp_mode = NQ_TPM_FORMAT;
+	else if (!strcmp(m, "raw"))
+		l->o.tp_mode = NQ_TPM_RAW;
+}
 
-		if (m && !strcmp(m, "core"))
-			l->o.tp_mode = NQ_TPM_CORE;
-		else if (m && !strcmp(m, "format"))
-			l->o.tp_mode = NQ_TPM_FORMAT;
-		else if (m && !strcmp(m, "raw"))
-			l->o.tp_mode = NQ_TPM_RAW;
-	}
-	nq_plan_build(p, &l->si, l->o.tp_mode);
+/* Benchmark override (to provoke drops): NESTIRQ_RINGBUF_BYTES, a power of two. */
+static void size_ringbuf(struct nq_live *l)
+{
+	const char *rb = getenv("NESTIRQ_RINGBUF_BYTES");
+	unsigned long v = rb ? strtoul(rb, NULL, 0) : 0;
 
-	l->skel = nestirq_bpf__open();
-	if (!l->skel) {
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
-		return -1;
-	}
-	l->skel->rodata->filter_tgid = l->o.tgid;
-	l->skel->rodata->hf_guest_mask = l->si.hf_guest_mask;
 	l->ringbuf_bytes = NQ_RINGBUF_BYTES;
-	{
-		/* Benchmark override (to provoke drops): NESTIRQ_RINGBUF_BYTES, a power of two. */
-		const char *rb = getenv("NESTIRQ_RINGBUF_BYTES");
-		unsigned long v = rb ? strtoul(rb, NULL, 0) : 0;
+	if (v >= 4096 && v <= (1ul << 30) && !(v & (v - 1)) &&
+	    !bpf_map__set_max_entries(l->skel->maps.events, (__u32)v))
+		l->ringbuf_bytes = (uint32_t)v;
+}
 
-		if (v >= 4096 && v <= (1ul << 30) && !(v & (v - 1)) &&
-		    !bpf_map__set_max_entries(l->skel->maps.events, (__u32)v))
-			l->ringbuf_bytes = (uint32_t)v;
-	}
-	{
-		/* A power of two, at most an eighth of the ring's records. */
-		uint64_t w = l->o.wakeup_events ? l->o.wakeup_events : NQ_WAKEUP_EVENTS, p2 = 1;
+/* Wake user space every so many records: a power of two, at most an eighth of the ring's. */
+static void set_wakeup(struct nq_live *l)
+{
+	uint64_t w = l->o.wakeup_events ? l->o.wakeup_events : NQ_WAKEUP_EVENTS, p2 = 1;
 
-		while (p2 < w && p2 < l->ringbuf_bytes / 72 / 8)
-			p2 <<= 1;
-		l->skel->rodata->wakeup_every = p2;
-	}
-	{
-		/* Stream accepts only when something can pair them with a check or an ack. */
-		const char *st = getenv("NESTIRQ_STREAM_ACCEPTS");
-		bool pairs = p->pt[NQ_PT_CHECK_VMX].status == NQ_PS_READY ||
-			     p->pt[NQ_PT_CHECK_SVM].status == NQ_PS_READY ||
-			     p->pt[NQ_PT_PEEK].status == NQ_PS_READY ||
-			     p->pt[NQ_PT_ACK].status == NQ_PS_READY;
+	while (p2 < w && p2 < l->ringbuf_bytes / 72 / 8)
+		p2 <<= 1;
+	l->skel->rodata->wakeup_every = p2;
+}
 
-		l->counting = l->o.count_accepts && !pairs && !(st && !strcmp(st, "1"));
-		l->skel->rodata->count_accepts = l->counting;
-	}
+/* Stream accepts only when something can pair them with a check or an ack. */
+static void set_counting(struct nq_live *l)
+{
+	const struct nq_plan *p = &l->plan;
+	const char *st = getenv("NESTIRQ_STREAM_ACCEPTS");
+	bool pairs = p->pt[NQ_PT_CHECK_VMX].status == NQ_PS_READY ||
+		     p->pt[NQ_PT_CHECK_SVM].status == NQ_PS_READY ||
+		     p->pt[NQ_PT_PEEK].status == NQ_PS_READY ||
+		     p->pt[NQ_PT_ACK].status == NQ_PS_READY;
+
+	l->counting = l->o.count_accepts && !pairs && !(st && !strcmp(st, "1"));
+	l->skel->rodata->count_accepts = l->counting;
+}
+
+/* Field offsets of the tracepoints' formats, for the format-reading programs. */
+static void set_formats(struct nq_live *l)
+{
 	for (int tp = 0; tp < NQ_TP__MAX; tp++) {
 		char ferr[256];
 		struct nq_fmt f;
@@ -248,53 +245,86 @@ static int setup(struct nq_live *l, char *err, size_t errlen)
 		memcpy((void *)l->skel->rodata->fmt_off[tp], f.off, sizeof(f.off));
 		memcpy((void *)l->skel->rodata->fmt_size[tp], f.size, sizeof(f.size));
 	}
+}
 
-	/* Autoload: everything (verifier check) or what the plan attaches. */
-	nk = kprobe_list(l, kps);
-	if (!l->o.load_all) {
-		struct bpf_program *prog;
-
-		bpf_object__for_each_program(prog, l->skel->obj)
-			bpf_program__set_autoload(prog, false);
-		for (int tp = 0; tp < NQ_TP__MAX; tp++)
-			if (p->pt[tp_point[tp]].status == NQ_PS_READY)
-				bpf_program__set_autoload(tp_prog(l->skel, tp, p->tp_mode[tp]),
-							  true);
-		for (int i = 0; i < nk; i++)
-			if (p->pt[kps[i].pt].status == NQ_PS_READY)
-				bpf_program__set_autoload(kps[i].prog, true);
-	}
-
-	e = nestirq_bpf__load(l->skel);
-	if (e) {
-		e = -e;
-		if (e == EPERM && strcmp(l->si.lockdown, "none") &&
-		    strcmp(l->si.lockdown, "unknown") && (l->si.cap_sys_admin || l->si.cap_bpf))
-			snprintf(err, errlen, "loading BPF failed: %s (lockdown: %s)", strerror(e),
-				 l->si.lockdown);
-		else if (e == EPERM)
-			snprintf(err, errlen,
-				 "loading BPF failed: %s (needs root, or CAP_BPF and CAP_PERFMON)",
-				 strerror(e));
-		else if (e == EINVAL && access("/proc/net", F_OK))
-			/* libbpf probes global-data support with a socket filter. */
-			snprintf(
-				err, errlen,
-				"loading BPF failed: %s (this kernel has no CONFIG_NET, which "
-				"libbpf's feature probes need; NESTIRQ_DEBUG=1 shows libbpf's log)",
-				strerror(e));
-		else
-			snprintf(err, errlen, "loading BPF failed: %s", strerror(e));
+/* Open the skeleton and fill its read-only data before loading. */
+static int open_skel(struct nq_live *l, char *err, size_t errlen)
+{
+	l->skel = nestirq_bpf__open();
+	if (!l->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		return -1;
 	}
-	{
-		struct bpf_program *prog;
+	l->skel->rodata->filter_tgid = l->o.tgid;
+	l->skel->rodata->hf_guest_mask = l->si.hf_guest_mask;
+	size_ringbuf(l);
+	set_wakeup(l);
+	set_counting(l);
+	set_formats(l);
+	return 0;
+}
 
-		l->nloaded = 0;
-		bpf_object__for_each_program(prog, l->skel->obj) if (bpf_program__fd(prog) >= 0)
-			l->nloaded++;
+/* Autoload: everything (verifier check) or what the plan attaches. */
+static void select_autoload(struct nq_live *l)
+{
+	const struct nq_plan *p = &l->plan;
+	struct bpf_program *prog;
+	struct kp kps[12];
+	int nk;
+
+	if (l->o.load_all)
+		return;
+	nk = kprobe_list(l, kps);
+	bpf_object__for_each_program(prog, l->skel->obj) bpf_program__set_autoload(prog, false);
+	for (int tp = 0; tp < NQ_TP__MAX; tp++)
+		if (p->pt[tp_point[tp]].status == NQ_PS_READY)
+			bpf_program__set_autoload(tp_prog(l->skel, tp, p->tp_mode[tp]), true);
+	for (int i = 0; i < nk; i++)
+		if (p->pt[kps[i].pt].status == NQ_PS_READY)
+			bpf_program__set_autoload(kps[i].prog, true);
+}
+
+/* Say why loading failed (e: a positive errno) with the likeliest cause. */
+static void load_error(const struct nq_live *l, int e, char *err, size_t errlen)
+{
+	if (e == EPERM && strcmp(l->si.lockdown, "none") && strcmp(l->si.lockdown, "unknown") &&
+	    (l->si.cap_sys_admin || l->si.cap_bpf))
+		snprintf(err, errlen, "loading BPF failed: %s (lockdown: %s)", strerror(e),
+			 l->si.lockdown);
+	else if (e == EPERM)
+		snprintf(err, errlen,
+			 "loading BPF failed: %s (needs root, or CAP_BPF and CAP_PERFMON)",
+			 strerror(e));
+	else if (e == EINVAL && access("/proc/net", F_OK))
+		/* libbpf probes global-data support with a socket filter. */
+		snprintf(err, errlen,
+			 "loading BPF failed: %s (this kernel has no CONFIG_NET, which "
+			 "libbpf's feature probes need; NESTIRQ_DEBUG=1 shows libbpf's log)",
+			 strerror(e));
+	else
+		snprintf(err, errlen, "loading BPF failed: %s", strerror(e));
+}
+
+static int load_programs(struct nq_live *l, char *err, size_t errlen)
+{
+	struct bpf_program *prog;
+	int e;
+
+	select_autoload(l);
+	e = nestirq_bpf__load(l->skel);
+	if (e) {
+		load_error(l, -e, err, errlen);
+		return -1;
 	}
+	l->nloaded = 0;
+	bpf_object__for_each_program(prog, l->skel->obj) if (bpf_program__fd(prog) >= 0)
+		l->nloaded++;
+	return 0;
+}
 
+/* Per-CPU counter snapshots and the ring buffer reader. */
+static int open_ringbuf(struct nq_live *l, char *err, size_t errlen)
+{
 	l->ncpus = libbpf_num_possible_cpus();
 	if (l->ncpus <= 0)
 		l->ncpus = 1;
@@ -308,9 +338,12 @@ static int setup(struct nq_live *l, char *err, size_t errlen)
 		return -1;
 	}
 	/* Drops before this (re)setup were reported with the old object. */
+	return 0;
+}
 
-	if (l->o.no_attach)
-		return 0;
+static void attach_tracepoints(struct nq_live *l)
+{
+	struct nq_plan *p = &l->plan;
 
 	for (int tp = 0; tp < NQ_TP__MAX; tp++) {
 		enum nq_point_id id = tp_point[tp];
@@ -331,6 +364,16 @@ static int setup(struct nq_live *l, char *err, size_t errlen)
 		add_link(l, link);
 		p->pt[id].status = NQ_PS_ATTACHED;
 	}
+}
+
+static void attach_kprobes(struct nq_live *l)
+{
+	struct nq_plan *p = &l->plan;
+	struct kp kps[12];
+	bool planned[12];
+	int nk = kprobe_list(l, kps);
+
+	/* Decided up front: attaching (or failing) a point's first probe changes its status. */
 	for (int i = 0; i < nk; i++)
 		planned[i] = p->pt[kps[i].pt].status == NQ_PS_READY;
 	for (int i = 0; i < nk; i++) {
@@ -348,16 +391,39 @@ static int setup(struct nq_live *l, char *err, size_t errlen)
 		if (p->pt[kps[i].pt].status == NQ_PS_READY)
 			p->pt[kps[i].pt].status = NQ_PS_ATTACHED;
 	}
-	if (p->pt[NQ_PT_VMX_STATE].status == NQ_PS_READY) {
-		bool any = p->pt[NQ_PT_CHECK_VMX].status == NQ_PS_ATTACHED ||
-			   p->pt[NQ_PT_ACK].status == NQ_PS_ATTACHED ||
-			   p->pt[NQ_PT_SVI].status == NQ_PS_ATTACHED;
+}
 
-		p->pt[NQ_PT_VMX_STATE].status = any ? NQ_PS_ATTACHED : NQ_PS_UNAVAILABLE;
-		if (!any)
-			snprintf(p->pt[NQ_PT_VMX_STATE].reason, sizeof(p->pt[0].reason),
-				 "no kprobe attached that can read it");
-	}
+/* The VMX state point has no program of its own: kprobes that read it carry it. */
+static void settle_vmx_state(struct nq_live *l)
+{
+	struct nq_plan *p = &l->plan;
+	bool any;
+
+	if (p->pt[NQ_PT_VMX_STATE].status != NQ_PS_READY)
+		return;
+	any = p->pt[NQ_PT_CHECK_VMX].status == NQ_PS_ATTACHED ||
+	      p->pt[NQ_PT_ACK].status == NQ_PS_ATTACHED ||
+	      p->pt[NQ_PT_SVI].status == NQ_PS_ATTACHED;
+	p->pt[NQ_PT_VMX_STATE].status = any ? NQ_PS_ATTACHED : NQ_PS_UNAVAILABLE;
+	if (!any)
+		snprintf(p->pt[NQ_PT_VMX_STATE].reason, sizeof(p->pt[0].reason),
+			 "no kprobe attached that can read it");
+}
+
+/* Probe the system, plan, load and attach. On failure the caller tears down. */
+static int setup(struct nq_live *l, char *err, size_t errlen)
+{
+	nq_sysinfo_probe(&l->si);
+	apply_tp_mode_env(l);
+	nq_plan_build(&l->plan, &l->si, l->o.tp_mode);
+	if (open_skel(l, err, errlen) || load_programs(l, err, errlen) ||
+	    open_ringbuf(l, err, errlen))
+		return -1;
+	if (l->o.no_attach)
+		return 0;
+	attach_tracepoints(l);
+	attach_kprobes(l);
+	settle_vmx_state(l);
 	return 0;
 }
 
