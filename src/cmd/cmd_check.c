@@ -341,13 +341,6 @@ static struct nq_live *open_live(struct check *c, int *rc)
 	return l;
 }
 
-static void sync_engine(void *ctx)
-{
-	struct check *c = ctx;
-
-	nq_engine_sync(c->engine);
-}
-
 static int run_live(struct check *c)
 {
 	struct nq_cli_loop lp = {
@@ -355,7 +348,6 @@ static int run_live(struct check *c)
 		.duration_ms = c->duration_ms,
 		.ctx = c,
 		.should_stop = workload_done,
-		.batch = sync_engine,
 	};
 	char err[256];
 	uint64_t start;

@@ -130,8 +130,6 @@ int nq_cli_live_loop(const struct nq_cli_loop *lp)
 			rc = -1;
 			break;
 		}
-		if (lp->batch)
-			lp->batch(lp->ctx);
 		if (!nq_live_attached(lp->live))
 			usleep(100000);
 		now = nq_cli_now_ms();
@@ -152,7 +150,8 @@ int nq_cli_live_loop(const struct nq_cli_loop *lp)
 		if (lp->duration_ms > 0 && now - start >= (uint64_t)lp->duration_ms)
 			break;
 	}
-	/* Drain what is left. */
+	/* Drain what is left; every loss reported before the engine finishes. */
 	nq_live_poll(lp->live, 0);
+	nq_live_sync(lp->live);
 	return rc;
 }

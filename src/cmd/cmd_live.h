@@ -24,15 +24,14 @@ struct nq_live;
 /*
  * The one live loop of watch, record, check and serve.  Each pass:
  *   1. polls the ring buffer (at most 100 ms); an error ends the loop;
- *      then calls batch: the batch's loss markers are delivered by now, so
- *      this is the engine's sync point (nq_engine_sync);
  *   2. sleeps 100 ms if nothing is attached (after a re-plan that attached
  *      nothing, poll returns at once and the loop would spin);
  *   3. once a second, re-plans if kvm_intel/kvm_amd came or went, logs why
  *      and calls replanned;
  *   4. calls tick every interval_ms, then pass, then should_stop;
  *   5. stops on SIGINT/SIGTERM (nq_live_stop) or after duration_ms.
- * It drains the ring buffer (nq_live_poll(live, 0)) before returning.
+ * It drains the ring buffer (nq_live_poll(live, 0)) and reports every loss
+ * with a final sync record (nq_live_sync) before returning.
  * Every hook is optional and gets ctx.
  */
 struct nq_cli_loop {
@@ -41,8 +40,6 @@ struct nq_cli_loop {
 	long long duration_ms; /* 0: no limit */
 	long long interval_ms; /* period of tick; 0: never */
 	void *ctx;
-	/* After every poll, its loss markers delivered: where findings may stand. */
-	void (*batch)(void *ctx);
 	/* Every interval_ms from the start; ticks missed while re-planning are skipped. */
 	void (*tick)(void *ctx, uint64_t elapsed_ms);
 	/* Every pass, after tick (serve: reopen the log, publish the snapshot). */

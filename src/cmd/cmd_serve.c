@@ -232,13 +232,6 @@ static void each_pass(void *ctx, uint64_t now)
 	}
 }
 
-static void sync_engine(void *ctx)
-{
-	struct serve *s = ctx;
-
-	nq_engine_sync(s->engine);
-}
-
 /* The event loop; returns an exit code. */
 static int run(struct serve *s)
 {
@@ -249,7 +242,6 @@ static int run(struct serve *s)
 		.ctx = s,
 		.tick = slow_tick,
 		.pass = each_pass,
-		.batch = sync_engine,
 		.log = loop_log,
 		.replanned = replanned,
 	};

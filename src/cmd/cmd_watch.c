@@ -128,13 +128,6 @@ static void on_counted(unsigned int kind, uint64_t n, void *ctx)
 	nq_engine_count(w->engine, kind, n);
 }
 
-static void sync_engine(void *ctx)
-{
-	struct watch *w = ctx;
-
-	nq_engine_sync(w->engine);
-}
-
 static void tick(void *ctx, uint64_t elapsed_ms)
 {
 	struct watch *w = ctx;
@@ -325,7 +318,7 @@ int cmd_watch(int argc, char **argv)
 {
 	struct watch w;
 	struct nq_engine_config cfg = {0};
-	struct nq_cli_loop lp = {.cmd = "watch", .ctx = &w, .tick = tick, .batch = sync_engine};
+	struct nq_cli_loop lp = {.cmd = "watch", .ctx = &w, .tick = tick};
 	int rc;
 
 	memset(&w, 0, sizeof(w));

@@ -21,6 +21,7 @@ static const char *const kind_names[NQ_EV__MAX] = {
 	[NQ_EV_SVI_RETURN] = "svi_return",
 	[NQ_EV_EXTINT] = "extint",
 	[NQ_EV_VM_GONE] = "vm_gone",
+	[NQ_EV_SYNC] = "sync",
 };
 
 static const struct {

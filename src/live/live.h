@@ -204,6 +204,12 @@ const struct nq_sysinfo *nq_live_sysinfo(const struct nq_live *l);
 bool nq_live_attached(const struct nq_live *l);
 /* Probe hits lost before becoming records (kretprobe maxactive, recursion), so far. */
 uint64_t nq_live_probe_misses(const struct nq_live *l);
+/*
+ * Reports every loss up to now (drops not yet tied to a record, missed
+ * kretprobes) and then an NQ_EV_SYNC record.  nq_live_poll does this once
+ * a second; callers do it once more after their final drain.
+ */
+void nq_live_sync(struct nq_live *l);
 /* Records dropped by the kernel side so far, in total and per CPU. */
 uint64_t nq_live_drops(const struct nq_live *l);
 int nq_live_ncpus(const struct nq_live *l);

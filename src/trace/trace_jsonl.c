@@ -200,6 +200,7 @@ static const struct kind_desc kinds[NQ_EV__MAX] = {
 	KIND(NQ_EV_SVI_RETURN, "svi_return", f_svi_return),
 	KIND(NQ_EV_EXTINT, "extint", f_extint),
 	KIND(NQ_EV_VM_GONE, "vm_gone", f_vm_gone),
+	[NQ_EV_SYNC] = {"sync", NULL, 0},
 };
 
 static unsigned int width(uint8_t fk)

@@ -72,9 +72,11 @@ t=replay_toctou_fails_vector_mismatch
 if expect_rc $t 1 $rc; then
 	if ! why=$(tap_valid "$TMP/r.tap" 2>&1); then fail $t "invalid TAP: $why"
 	elif ! grep -q '^not ok 1 - vector_mismatch (I3)$' "$TMP/r.tap"; then fail $t "$(cat "$TMP/r.tap")"
-	elif [ "$(grep -c '^not ok' "$TMP/r.tap")" != 1 ] || grep -q SKIP "$TMP/r.tap"; then fail $t "other points: $(cat "$TMP/r.tap")"
+	elif [ "$(grep -c '^not ok' "$TMP/r.tap")" != 1 ]; then fail $t "other points: $(cat "$TMP/r.tap")"
+	# Recorded before the SVI return probe existed: a deferral cannot be seen in it.
+	elif [ "$(grep -c 'SKIP' "$TMP/r.tap")" != 1 ] || ! grep -q '^ok 7 - svi_deferred_lost (I1) # SKIP needs probe svi_return' "$TMP/r.tap"; then fail $t "skips: $(cat "$TMP/r.tap")"
 	elif ! grep -q '^  evidence:' "$TMP/r.tap" || ! grep -q 'irq_accept vector=0x92' "$TMP/r.tap"; then fail $t "no evidence in the YAML block"
-	elif ! why=$(junit_check "$TMP/r.xml" 8 1 0 2>&1); then fail $t "JUnit: $why"
+	elif ! why=$(junit_check "$TMP/r.xml" 8 1 1 2>&1); then fail $t "JUnit: $why"
 	else pass $t; fi
 fi
 

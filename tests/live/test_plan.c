@@ -238,7 +238,8 @@ static void test_accept_exact(void)
 	nq_plan_build(&p, &si, NQ_TPM_AUTO);
 	CHECK(attachable(&p, NQ_PT_ACCEPT_EXACT));
 	CHECK_STR_CONTAINS(p.pt[NQ_PT_ACCEPT_EXACT].variant, "__apic_accept_irq");
-	/* A deferral is seen only at the return: without it, svi_deferred_lost cannot be checked. */
+	/* A deferral is seen only at the return: without it, svi_deferred_lost cannot be checked.
+	 */
 	CHECK(nq_plan_can_check(&p, NQ_V_SVI_DEFERRED_LOST, NULL));
 	p.pt[NQ_PT_SVI_RETURN].status = NQ_PS_FAILED;
 	CHECK(!nq_plan_can_check(&p, NQ_V_SVI_DEFERRED_LOST, NULL));
