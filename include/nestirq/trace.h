@@ -64,7 +64,10 @@ uint64_t nq_trace_reader_skipped(const struct nq_trace_reader *r);
 void nq_trace_reader_close(struct nq_trace_reader *r);
 
 /* ---- JSON lines ---- */
-/* One event as one JSON object, no newline. Returns the length, or -1 if it does not fit. */
+struct nq_json;
+/* One event as one JSON object, into a JSON writer (common/json_writer.h). */
+void nq_jsonl_write_event(struct nq_json *w, const struct nq_event *ev);
+/* The same into buf, no newline. Returns the length, or -1 if it does not fit. */
 int nq_jsonl_format_event(const struct nq_event *ev, char *buf, size_t len);
 /* The header line: {"nestirq_trace":1,"kernel":...}. */
 int nq_jsonl_format_meta(const struct nq_trace_meta *meta, char *buf, size_t len);

@@ -283,7 +283,8 @@ int nq_bin_open(struct nq_trace_reader *r)
 	v = nq_le16(p + 10);
 	if (v < NQ_ABI_VERSION_MIN || v > NQ_ABI_VERSION) {
 		nq_reader_fail(
-			r, "offset 10: unsupported event ABI version %u (this nestirq reads %d to %d)",
+			r,
+			"offset 10: unsupported event ABI version %u (this nestirq reads %d to %d)",
 			v, NQ_ABI_VERSION_MIN, NQ_ABI_VERSION);
 		return -1;
 	}

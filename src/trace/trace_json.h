@@ -45,4 +45,19 @@ void nqj_free(struct nqj_doc *d);
 /* Index of the top-level member named key, or -1. */
 int nqj_find(const struct nqj_doc *d, const char *key);
 
+/* ---- typed access to values, with one-line messages ---- */
+
+/* Where messages go; every accessor returns -1 after writing one. */
+struct nqj_err {
+	char *buf;
+	size_t len;
+};
+
+__attribute__((format(printf, 2, 3))) int nqj_err(struct nqj_err *e, const char *fmt, ...);
+/* An integer: a JSON integer, or a "0x..." string (up to 16 hex digits). */
+int nqj_get_int(struct nqj_err *e, const struct nqj_val *v, bool *neg, uint64_t *mag);
+/* An integer in [-lo_mag, hi], as a two's-complement u64; name is for messages. */
+int nqj_get_ranged(struct nqj_err *e, const struct nqj_val *v, const char *name, uint64_t lo_mag,
+		   uint64_t hi, uint64_t *out);
+
 #endif /* NQ_TRACE_JSON_H */
