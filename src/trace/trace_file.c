@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <zlib.h>
 
+#include "common/text.h"
 #include "trace_internal.h"
 
 #define REC_LEN (NQ_REC_HDR_LEN + NQ_EVENT_SIZE)
@@ -233,13 +234,13 @@ static void parse_meta(struct nq_trace_reader *r, const char *p, size_t len)
 		const char *v = eq + 1;
 #define KEY(k) (klen == sizeof(k) - 1 && !memcmp(line, k, klen))
 		if (KEY("kernel"))
-			nq_copy_field(m->kernel, sizeof(m->kernel), v, vlen);
+			nq_copy_utf8(m->kernel, sizeof(m->kernel), v, vlen);
 		else if (KEY("host"))
-			nq_copy_field(m->host, sizeof(m->host), v, vlen);
+			nq_copy_utf8(m->host, sizeof(m->host), v, vlen);
 		else if (KEY("flow"))
-			nq_copy_field(m->flow, sizeof(m->flow), v, vlen);
+			nq_copy_utf8(m->flow, sizeof(m->flow), v, vlen);
 		else if (KEY("isa"))
-			nq_copy_field(m->isa, sizeof(m->isa), v, vlen);
+			nq_copy_utf8(m->isa, sizeof(m->isa), v, vlen);
 		else if (KEY("probe") && !plan_full) {
 			/* Whole lines only: a cut plan line would be misread. */
 			if (plan_len + vlen + 1 < sizeof(m->plan)) {
