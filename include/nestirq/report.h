@@ -18,9 +18,6 @@ void nq_report_violation(FILE *out, const struct nq_violation *v, bool json);
 /* The end-of-run summary: counts, pairs, latencies, violations by kind. */
 void nq_report_summary(FILE *out, const struct nq_stats *s, bool json);
 
-/* s as a JSON string literal, quotes included (NULL prints ""). */
-void nq_json_string(FILE *out, const char *s);
-
 /* The trace header (replay): kernel, host, flow and probe plan. */
 void nq_report_meta(FILE *out, const struct nq_trace_meta *m, bool json);
 

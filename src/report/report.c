@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "common/json_writer.h"
 #include "nestirq/report.h"
 
 #define NS_PER_SEC UINT64_C(1000000000)
@@ -86,24 +87,30 @@ int nq_format_event(const struct nq_event *ev, char *buf, size_t len)
 	return (int)off + (n > 0 ? n : 0);
 }
 
-void nq_json_string(FILE *out, const char *s)
+static void violation_json(FILE *out, const struct nq_violation *v)
 {
-	fputc('"', out);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	struct nq_json w;
 
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", out);
-		else if (c == '\t')
-			fputs("\\t", out);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
+	nq_json_init(&w, out);
+	nq_json_begin_object(&w);
+	nq_json_kstr(&w, "type", "violation");
+	nq_json_kstr(&w, "kind", nq_violation_name(v->kind));
+	nq_json_kstr(&w, "invariant", nq_violation_invariant(v->kind));
+	nq_json_ku64(&w, "vm", v->tgid);
+	nq_json_key(&w, "vcpu");
+	if (v->vcpu_id == NQ_VCPU_UNKNOWN)
+		nq_json_null(&w);
+	else
+		nq_json_u64(&w, v->vcpu_id);
+	nq_json_ku64(&w, "ts", v->ts_ns);
+	nq_json_kstr(&w, "message", v->message);
+	nq_json_key(&w, "evidence");
+	nq_json_begin_array(&w);
+	for (unsigned int i = 0; i < v->n_evidence; i++)
+		nq_jsonl_write_event(&w, &v->evidence[i]);
+	nq_json_end_array(&w);
+	nq_json_end_object(&w);
+	fputc('\n', out);
 }
 
 void nq_report_violation(FILE *out, const struct nq_violation *v, bool json)
@@ -111,22 +118,7 @@ void nq_report_violation(FILE *out, const struct nq_violation *v, bool json)
 	char line[512];
 
 	if (json) {
-		fprintf(out,
-			"{\"type\":\"violation\",\"kind\":\"%s\",\"invariant\":\"%s\",\"vm\":%u,",
-			nq_violation_name(v->kind), nq_violation_invariant(v->kind), v->tgid);
-		if (v->vcpu_id == NQ_VCPU_UNKNOWN)
-			fprintf(out, "\"vcpu\":null,");
-		else
-			fprintf(out, "\"vcpu\":%u,", v->vcpu_id);
-		fprintf(out, "\"ts\":%" PRIu64 ",\"message\":", v->ts_ns);
-		nq_json_string(out, v->message);
-		fprintf(out, ",\"evidence\":[");
-		for (unsigned int i = 0; i < v->n_evidence; i++) {
-			if (nq_jsonl_format_event(&v->evidence[i], line, sizeof(line)) < 0)
-				snprintf(line, sizeof(line), "null");
-			fprintf(out, "%s%s", i ? "," : "", line);
-		}
-		fprintf(out, "]}\n");
+		violation_json(out, v);
 		return;
 	}
 	fprintf(out, "VIOLATION %s (%s) vm=%u vcpu=%s at %" PRIu64 ".%09" PRIu64 ": %s\n",
@@ -164,49 +156,58 @@ static void hist_text(FILE *out, const char *name, const struct nq_hist *h)
 		max);
 }
 
-static void hist_json(FILE *out, const char *name, const struct nq_hist *h)
+static void hist_json(struct nq_json *w, const char *name, const struct nq_hist *h)
 {
-	fprintf(out,
-		"\"%s\":{\"count\":%" PRIu64 ",\"sum_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64
-		",\"p50_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64 "}",
-		name, h->count, h->sum_ns, h->max_ns, nq_hist_quantile(h, 0.5),
-		nq_hist_quantile(h, 0.99));
+	nq_json_key(w, name);
+	nq_json_begin_object(w);
+	nq_json_ku64(w, "count", h->count);
+	nq_json_ku64(w, "sum_ns", h->sum_ns);
+	nq_json_ku64(w, "max_ns", h->max_ns);
+	nq_json_ku64(w, "p50_ns", nq_hist_quantile(h, 0.5));
+	nq_json_ku64(w, "p99_ns", nq_hist_quantile(h, 0.99));
+	nq_json_end_object(w);
 }
 
 /* "name":{"reason":count,...} for the reasons that occurred. */
-static void reasons_json(FILE *out, const char *name, const uint64_t *table)
+static void reasons_json(struct nq_json *w, const char *name, const uint64_t *table)
 {
-	bool first = true;
-
-	fprintf(out, ",\"%s\":{", name);
+	nq_json_key(w, name);
+	nq_json_begin_object(w);
 	for (unsigned int r = 0; r < NQ_EXIT_REASONS; r++)
 		if (table[r]) {
-			fprintf(out, "%s\"%u\":%" PRIu64, first ? "" : ",", r, table[r]);
-			first = false;
+			char key[16];
+
+			snprintf(key, sizeof(key), "%u", r);
+			nq_json_ku64(w, key, table[r]);
 		}
-	fprintf(out, "}");
+	nq_json_end_object(w);
 }
 
 static void summary_json(FILE *out, const struct nq_stats *s)
 {
-	fprintf(out, "{\"type\":\"summary\"");
+	struct nq_json w;
+
+	nq_json_init(&w, out);
+	nq_json_begin_object(&w);
+	nq_json_kstr(&w, "type", "summary");
 	for (size_t i = 0; i < nq_stat_fields_count; i++)
-		fprintf(out, ",\"%s\":%" PRIu64, nq_stat_fields[i].name, nq_stats_field(s, i));
-	fprintf(out, ",\"events_by_kind\":{");
-	for (unsigned int k = 1, first = 1; k < NQ_EV__MAX; k++, first = 0)
-		fprintf(out, "%s\"%s\":%" PRIu64, first ? "" : ",", nq_kind_name(k), s->by_kind[k]);
-	fprintf(out, "},\"violations_by_kind\":{");
+		nq_json_ku64(&w, nq_stat_fields[i].name, nq_stats_field(s, i));
+	nq_json_key(&w, "events_by_kind");
+	nq_json_begin_object(&w);
+	for (unsigned int k = 1; k < NQ_EV__MAX; k++)
+		nq_json_ku64(&w, nq_kind_name(k), s->by_kind[k]);
+	nq_json_end_object(&w);
+	nq_json_key(&w, "violations_by_kind");
+	nq_json_begin_object(&w);
 	for (unsigned int k = 0; k < NQ_V__MAX; k++)
-		fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "", nq_violation_name(k),
-			s->by_violation[k]);
-	fprintf(out, "}");
-	reasons_json(out, "inject_exit_reasons", s->inject_exit_reasons);
-	reasons_json(out, "hw_exit_reasons", s->hw_exit_reasons);
-	fprintf(out, ",");
-	hist_json(out, "accept_to_ack", &s->accept_to_ack);
-	fprintf(out, ",");
-	hist_json(out, "peek_to_ack", &s->peek_to_ack);
-	fprintf(out, "}\n");
+		nq_json_ku64(&w, nq_violation_name(k), s->by_violation[k]);
+	nq_json_end_object(&w);
+	reasons_json(&w, "inject_exit_reasons", s->inject_exit_reasons);
+	reasons_json(&w, "hw_exit_reasons", s->hw_exit_reasons);
+	hist_json(&w, "accept_to_ack", &s->accept_to_ack);
+	hist_json(&w, "peek_to_ack", &s->peek_to_ack);
+	nq_json_end_object(&w);
+	fputc('\n', out);
 }
 
 void nq_report_summary(FILE *out, const struct nq_stats *s, bool json)
@@ -242,17 +243,18 @@ void nq_report_summary(FILE *out, const struct nq_stats *s, bool json)
 void nq_report_meta(FILE *out, const struct nq_trace_meta *m, bool json)
 {
 	if (json) {
-		fprintf(out, "{\"type\":\"trace\",\"kernel\":");
-		nq_json_string(out, m->kernel);
-		fprintf(out, ",\"host\":");
-		nq_json_string(out, m->host);
-		fprintf(out, ",\"flow\":");
-		nq_json_string(out, m->flow);
-		fprintf(out, ",\"isa\":");
-		nq_json_string(out, m->isa);
-		fprintf(out, ",\"plan\":");
-		nq_json_string(out, m->plan);
-		fprintf(out, "}\n");
+		struct nq_json w;
+
+		nq_json_init(&w, out);
+		nq_json_begin_object(&w);
+		nq_json_kstr(&w, "type", "trace");
+		nq_json_kstr(&w, "kernel", m->kernel);
+		nq_json_kstr(&w, "host", m->host);
+		nq_json_kstr(&w, "flow", m->flow);
+		nq_json_kstr(&w, "isa", m->isa);
+		nq_json_kstr(&w, "plan", m->plan);
+		nq_json_end_object(&w);
+		fputc('\n', out);
 		return;
 	}
 	fprintf(out, "trace: kernel %s, host %s, flow %s, isa %s\n", m->kernel[0] ? m->kernel : "?",
