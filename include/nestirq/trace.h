@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "nestirq/abi.h"
+#include "nestirq/plan.h"
 
 #define NQ_TRACE_MAGIC	 "NESTIRQT" /* 8 bytes, no NUL in the file */
 #define NQ_TRACE_VERSION 1
@@ -19,13 +20,12 @@
 
 /* Free-form metadata carried in the file header. */
 struct nq_trace_meta {
-	char kernel[128];    /* uname -r of the traced host */
-	char host[128];	     /* hostname of the traced host */
-	char flow[32];	     /* detected flow: "<=6.11", "6.12+", "6.14+", "unknown" */
-	char isa[16];	     /* "vmx", "svm", "none" */
-	uint64_t created_ns; /* CLOCK_REALTIME at record start */
-	/* The probe plan, one line per probe point: "name\tstatus\treason\n". */
-	char plan[4096];
+	char kernel[128];	  /* uname -r of the traced host */
+	char host[128];		  /* hostname of the traced host */
+	char flow[32];		  /* detected flow: "<=6.11", "6.12+", "6.14+", "unknown" */
+	char isa[16];		  /* "vmx", "svm", "none" */
+	uint64_t created_ns;	  /* CLOCK_REALTIME at record start */
+	struct nq_plan_data plan; /* the probe plan the trace was recorded with */
 };
 
 /* ---- binary writer ---- */

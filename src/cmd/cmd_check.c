@@ -110,34 +110,19 @@ static void plan_from_meta(const struct nq_trace_meta *m, struct nq_plan *p)
 	memset(p, 0, sizeof(*p));
 	p->ack_sym =
 		strcmp(m->flow, "<=6.11") ? "kvm_apic_ack_interrupt" : "kvm_get_apic_interrupt";
-	if (!m->plan[0]) {
+	if (!m->plan.n) {
 		/* No plan recorded (hand-written scenarios): judge everything. */
 		for (int i = 0; i < NQ_PT__MAX; i++)
 			p->pt[i].status = NQ_PS_ATTACHED;
 		return;
 	}
-	for (const char *l = m->plan; *l;) {
-		const char *nl = strchr(l, '\n');
-		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+	for (int i = 0; i < NQ_PT__MAX; i++) {
+		const struct nq_plan_entry *e = nq_plan_find(&m->plan, nq_point_names[i]);
 
-		for (int i = 0; i < NQ_PT__MAX; i++) {
-			size_t n = strlen(nq_point_names[i]);
-			const char *st = l + n + 1;
-
-			if (len <= n || strncmp(l, nq_point_names[i], n) || l[n] != '\t')
-				continue;
-			if (!strncmp(st, "attached", 8))
-				p->pt[i].status = NQ_PS_ATTACHED;
-			else {
-				const char *r = memchr(st, '\t', len - n - 1);
-
-				p->pt[i].status = NQ_PS_UNAVAILABLE;
-				if (r)
-					snprintf(p->pt[i].reason, sizeof(p->pt[i].reason), "%.*s",
-						 (int)(l + len - r - 1), r + 1);
-			}
-		}
-		l += len + (nl ? 1 : 0);
+		if (e && e->status == NQ_PS_ATTACHED)
+			p->pt[i].status = NQ_PS_ATTACHED;
+		else if (e)
+			snprintf(p->pt[i].reason, sizeof(p->pt[i].reason), "%s", e->reason);
 	}
 }
 

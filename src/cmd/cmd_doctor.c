@@ -121,19 +121,11 @@ static void json_flags(struct nq_json *w, const char *key, const char *const *na
 
 static void json_probes(struct nq_json *w, const struct doctor *d)
 {
-	nq_json_key(w, "probes");
-	nq_json_begin_array(w);
-	for (int i = 0; i < NQ_PT__MAX; i++) {
-		const struct nq_point *pt = &d->plan.pt[i];
+	struct nq_plan_data pd;
 
-		nq_json_begin_object(w);
-		nq_json_kstr(w, "name", nq_point_names[i]);
-		nq_json_kstr(w, "status", nq_point_status_name(pt->status));
-		nq_json_kstr(w, "variant", pt->variant);
-		nq_json_kstr(w, "reason", pt->reason);
-		nq_json_end_object(w);
-	}
-	nq_json_end_array(w);
+	nq_plan_data(&d->plan, &pd);
+	nq_json_key(w, "probes");
+	nq_plan_json(w, &pd);
 	nq_json_key(w, "invariants");
 	nq_json_begin_array(w);
 	for (int k = 0; k < NQ_V__MAX; k++) {

@@ -252,21 +252,20 @@ void nq_report_meta(FILE *out, const struct nq_trace_meta *m, bool json)
 		nq_json_kstr(&w, "host", m->host);
 		nq_json_kstr(&w, "flow", m->flow);
 		nq_json_kstr(&w, "isa", m->isa);
-		nq_json_kstr(&w, "plan", m->plan);
+		nq_json_key(&w, "plan");
+		nq_plan_json(&w, &m->plan);
 		nq_json_end_object(&w);
 		fputc('\n', out);
 		return;
 	}
 	fprintf(out, "trace: kernel %s, host %s, flow %s, isa %s\n", m->kernel[0] ? m->kernel : "?",
 		m->host[0] ? m->host : "?", m->flow[0] ? m->flow : "?", m->isa[0] ? m->isa : "?");
-	if (m->plan[0]) {
+	if (m->plan.n)
 		fprintf(out, "probe plan:\n");
-		for (const char *p = m->plan; *p;) {
-			const char *nl = strchr(p, '\n');
-			size_t len = nl ? (size_t)(nl - p) : strlen(p);
+	for (unsigned int i = 0; i < m->plan.n && i < NQ_PLAN_MAX_POINTS; i++) {
+		char line[NQ_PLAN_LINE_MAX];
 
-			fprintf(out, "  %.*s\n", (int)len, p);
-			p += len + (nl ? 1 : 0);
-		}
+		if (nq_plan_entry_format(&m->plan.pt[i], line, sizeof(line)) > 0)
+			fprintf(out, "  %s\n", line);
 	}
 }

@@ -316,7 +316,7 @@ static int get_ctls(struct nqj_err *e, const struct nqj_val *v, uint64_t *out)
 	if (v->type != NQJ_OBJ)
 		return nqj_err(e, "key 'ctls': expected an object");
 	*out = 0;
-	for (uint32_t k = 1; k <= v->n; k++) {
+	for (uint32_t k = 1; k <= v->span; k += 1 + v[k].span) {
 		const struct nqj_val *c = v + k;
 		unsigned int i;
 
@@ -461,7 +461,7 @@ int nq_event_from_json(struct nqj_err *e, const struct nqj_doc *d, struct nq_eve
 		if (kd->f[i].dflt == D_FFFF)
 			set_raw(ev, &kd->f[i], 0xffff);
 
-	for (uint32_t k = 1; k < d->n; k += 1 + d->v[k].n) {
+	for (uint32_t k = 1; k < d->n; k += 1 + d->v[k].span) {
 		const struct nqj_val *v = &d->v[k];
 		const struct field *f = lookup(f_common, N(f_common), v->key), *kf = NULL;
 		int rc;

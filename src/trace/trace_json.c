@@ -230,8 +230,8 @@ static int value(struct jp *p, uint32_t idx, int depth)
 	if (c == '-' || (c >= '0' && c <= '9'))
 		return number(p, v);
 	if (c == '{' || c == '[') {
-		/* Trace lines need one level of nesting (ctls, plan); more is a mistake. */
-		if (depth >= 2)
+		/* Trace lines need two levels of nesting (ctls, plan points); more is a mistake. */
+		if (depth >= 3)
 			return fail(p, "nested too deeply");
 		v->type = c == '{' ? NQJ_OBJ : NQJ_ARR;
 		return container(p, idx, depth);
@@ -252,7 +252,7 @@ static int check_dup(struct jp *p, uint32_t self, uint32_t idx)
 {
 	const struct nqj_val *v = p->d->v;
 
-	for (uint32_t k = self + 1; k < idx; k += 1 + v[k].n)
+	for (uint32_t k = self + 1; k < idx; k += 1 + v[k].span)
 		if (!strcmp(v[k].key, v[idx].key)) {
 			snprintf(p->err, p->errlen, "duplicate key '%s'", v[idx].key);
 			return -1;
@@ -296,6 +296,7 @@ static int container(struct jp *p, uint32_t self, int depth)
 		if (obj && check_dup(p, self, idx))
 			return -1;
 		p->d->v[self].n++;
+		p->d->v[self].span = p->d->n - self - 1;
 		skip_ws(p);
 		if (peek(p) == ',') {
 			p->i++;
@@ -348,7 +349,7 @@ void nqj_free(struct nqj_doc *d)
 
 int nqj_find(const struct nqj_doc *d, const char *key)
 {
-	for (uint32_t k = 1; k < d->n; k += 1 + d->v[k].n)
+	for (uint32_t k = 1; k < d->n; k += 1 + d->v[k].span)
 		if (d->v[k].key && !strcmp(d->v[k].key, key))
 			return (int)k;
 	return -1;

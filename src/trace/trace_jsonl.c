@@ -9,12 +9,12 @@
 #include "common/json_writer.h"
 #include "event_json.h"
 #include "trace_internal.h"
+#include "trace_plan.h"
 
 /* ---- the header line ---- */
 
 int nq_jsonl_format_meta(const struct nq_trace_meta *m, char *buf, size_t len)
 {
-	size_t plen = strnlen(m->plan, sizeof(m->plan));
 	struct nq_json w;
 
 	nq_json_init_buf(&w, buf, len);
@@ -30,16 +30,7 @@ int nq_jsonl_format_meta(const struct nq_trace_meta *m, char *buf, size_t len)
 	nq_json_strn(&w, m->isa, strnlen(m->isa, sizeof(m->isa)));
 	nq_json_ku64(&w, "created_ns", m->created_ns);
 	nq_json_key(&w, "plan");
-	nq_json_begin_array(&w);
-	for (size_t i = 0; i < plen;) {
-		const char *nl = memchr(m->plan + i, '\n', plen - i);
-		size_t l = nl ? (size_t)(nl - (m->plan + i)) : plen - i;
-
-		if (l)
-			nq_json_strn(&w, m->plan + i, l);
-		i += l + 1;
-	}
-	nq_json_end_array(&w);
+	nq_plan_json(&w, &m->plan);
 	nq_json_end_object(&w);
 	return nq_json_finish(&w);
 }
@@ -56,33 +47,10 @@ static int meta_str(struct nqj_err *e, const struct nqj_val *v, char *dst, size_
 	return 0;
 }
 
-static int meta_plan(struct nqj_err *e, const struct nqj_val *v, struct nq_trace_meta *m)
-{
-	size_t len = 0;
-
-	if (v->type == NQJ_NULL)
-		return 0;
-	if (v->type != NQJ_ARR)
-		return nqj_err(e, "key 'plan': expected an array of strings");
-	for (uint32_t k = 1; k <= v->n; k++) {
-		const struct nqj_val *p = v + k;
-
-		if (p->type != NQJ_STR || memchr(p->str, '\n', p->len))
-			return nqj_err(e, "plan entry %u: expected a string without newlines", k);
-		if (len + p->len + 1 >= sizeof(m->plan))
-			return nqj_err(e, "plan longer than %zu bytes", sizeof(m->plan) - 1);
-		memcpy(m->plan + len, p->str, p->len);
-		len += p->len;
-		m->plan[len++] = '\n';
-	}
-	m->plan[len] = '\0';
-	return 0;
-}
-
 static int parse_header(struct nqj_err *e, const struct nqj_doc *d, struct nq_trace_meta *m)
 {
 	memset(m, 0, sizeof(*m));
-	for (uint32_t k = 1; k < d->n; k += 1 + d->v[k].n) {
+	for (uint32_t k = 1; k < d->n; k += 1 + d->v[k].span) {
 		const struct nqj_val *v = &d->v[k];
 		const char *key = v->key;
 		uint64_t x;
@@ -108,7 +76,7 @@ static int parse_header(struct nqj_err *e, const struct nqj_doc *d, struct nq_tr
 			if (!rc && v->type != NQJ_NULL)
 				m->created_ns = x;
 		} else if (!strcmp(key, "plan")) {
-			rc = meta_plan(e, v, m);
+			rc = nq_plan_from_json(e, v, &m->plan);
 		} else {
 			rc = nqj_err(e, "unknown key '%.40s' in the header line", key);
 		}

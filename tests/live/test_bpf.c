@@ -106,7 +106,8 @@ static void test_attach_plan(void)
 	struct nq_live_opts o = {.quiet = true};
 	const struct nq_plan *p;
 	const struct nq_sysinfo *si;
-	char err[256], plan[4096];
+	char err[256], line[NQ_PLAN_LINE_MAX];
+	struct nq_plan_data pd;
 	struct nq_live *l;
 	const char *why = need_root();
 	bool ok = true;
@@ -119,10 +120,11 @@ static void test_attach_plan(void)
 	CHECK(l != NULL);
 	p = nq_live_plan(l);
 	si = nq_live_sysinfo(l);
-	nq_plan_format(p, plan, sizeof(plan));
+	nq_plan_data(p, &pd);
 	printf("# flow %s isa %s\n", si->flow, si->isa);
-	for (char *line = strtok(plan, "\n"); line; line = strtok(NULL, "\n"))
-		printf("#   %s\n", line);
+	for (unsigned int i = 0; i < pd.n; i++)
+		if (nq_plan_entry_format(&pd.pt[i], line, sizeof(line)) > 0)
+			printf("#   %s\n", line);
 	for (int i = NQ_PT_ACCEPT; i <= NQ_PT_SVM_INTR; i++)
 		if (si->mod_kvm && p->pt[i].status != NQ_PS_ATTACHED &&
 		    !(i == NQ_PT_HW_VMEXIT && !si->tracefs))

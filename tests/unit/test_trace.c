@@ -122,16 +122,29 @@ static void fill_meta(struct nq_trace_meta *m)
 	strcpy(m->flow, "6.12+");
 	strcpy(m->isa, "vmx");
 	m->created_ns = 1732800000123456789ull;
-	strcpy(m->plan, "kvm_apic_accept_irq\tattached\ttracepoint\n"
-			"vmx_check_nested_events\tattached\tfentry\n"
-			"kvm_get_apic_interrupt\tmissing\tnot in this kernel (6.12+ flow)\n");
+	nq_plan_add(&m->plan, "kvm_apic_accept_irq", NQ_PS_ATTACHED, "tracepoint", "");
+	nq_plan_add(&m->plan, "vmx_check_nested_events", NQ_PS_FAILED, "fentry", "-EINVAL");
+	nq_plan_add(&m->plan, "kvm_get_apic_interrupt", NQ_PS_UNAVAILABLE, "kprobe",
+		    "not in this kernel: 6.12+ flow");
+}
+
+static int plan_equal(const struct nq_plan_data *a, const struct nq_plan_data *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (unsigned int i = 0; i < a->n; i++)
+		if (strcmp(a->pt[i].name, b->pt[i].name) || a->pt[i].status != b->pt[i].status ||
+		    strcmp(a->pt[i].variant, b->pt[i].variant) ||
+		    strcmp(a->pt[i].reason, b->pt[i].reason))
+			return 0;
+	return 1;
 }
 
 static int meta_equal(const struct nq_trace_meta *a, const struct nq_trace_meta *b)
 {
 	return !strcmp(a->kernel, b->kernel) && !strcmp(a->host, b->host) &&
 	       !strcmp(a->flow, b->flow) && !strcmp(a->isa, b->isa) &&
-	       a->created_ns == b->created_ns && !strcmp(a->plan, b->plan);
+	       a->created_ns == b->created_ns && plan_equal(&a->plan, &b->plan);
 }
 
 /* ---- in-memory output of the writer ---- */
@@ -557,7 +570,7 @@ static void test_future_records(void)
 	make_event(&want, 4);
 	memcpy(longer, &want, 64);
 	memset(longer + 64, 0xee, 16);
-	b_header(&b, "kernel=k\nfuture_key=whatever\nprobe=p\ts\tr\n");
+	b_header(&b, "kernel=k\nfuture_key=whatever\nprobe=p\tattached\tr\nprobe=bad\n");
 	b_begin(&b);
 	b_record(&b, 1, longer, sizeof(longer)); /* a newer, longer event */
 	b_record(&b, 7, odd, sizeof(odd));	 /* a record type we do not know */
@@ -568,7 +581,9 @@ static void test_future_records(void)
 	r = open_mem(b.buf, b.len, err);
 	CHECK(r);
 	CHECK(!strcmp(nq_trace_reader_meta(r)->kernel, "k"));
-	CHECK(!strcmp(nq_trace_reader_meta(r)->plan, "p\ts\tr\n"));
+	/* A malformed probe line is skipped like an unknown key. */
+	CHECK_EQ(nq_trace_reader_meta(r)->plan.n, 1);
+	CHECK(!strcmp(nq_trace_reader_meta(r)->plan.pt[0].variant, "r"));
 	CHECK_EQ(nq_trace_reader_meta(r)->created_ns, 42);
 	CHECK_EQ(nq_trace_read(r, &ev), NQ_READ_EVENT);
 	CHECK(!memcmp(&ev, &want, sizeof(ev)));
@@ -774,7 +789,8 @@ static void test_jsonl_meta_roundtrip(void)
 	CHECK_EQ(nq_trace_read(r, &ev), NQ_READ_EOF);
 	nq_trace_reader_close(r);
 	CHECK_STR_CONTAINS(buf, "\"kernel\":\"6.12.0-rc1 \\\"custom\\\"\"");
-	CHECK_STR_CONTAINS(buf, "\"plan\":[\"kvm_apic_accept_irq\\tattached\\ttracepoint\",");
+	CHECK_STR_CONTAINS(buf, "\"plan\":[{\"name\":\"kvm_apic_accept_irq\",\"status\":"
+				"\"attached\",\"variant\":\"tracepoint\",\"reason\":\"\"},");
 }
 
 /* Hand-written scenarios: comments, CRLF, hex strings, defaults. */
@@ -868,8 +884,10 @@ static void test_jsonl_errors(void)
 			   "line 1: key 'vmcs': expected a string");
 	expect_jsonl_error("{\"kind\":\"check_enter\",\"ctls\":{\"ack\":true}}\n", 0,
 			   "line 1: unknown key 'ctls.ack'");
+	expect_jsonl_error("{\"kind\":\"ack\",\"x\":{\"y\":{\"z\":{}}}}\n", 0,
+			   "line 1: invalid JSON: nested too deeply at column 29");
 	expect_jsonl_error("{\"kind\":\"ack\",\"x\":{\"y\":{}}}\n", 0,
-			   "line 1: invalid JSON: nested too deeply at column 24");
+			   "line 1: unknown key 'x' for kind 'ack'");
 	expect_jsonl_error(
 		ACK "{\"kind\":\"ack\"} x\n", 1,
 		"line 2: invalid JSON: trailing characters after the object at column 16");
