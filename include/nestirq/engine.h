@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "nestirq/abi.h"
+#include "nestirq/abi_names.h" /* nq_kind_name() */
 
 enum nq_violation_kind {
 	NQ_V_VECTOR_MISMATCH = 0, /* I3: peeked != acked != reported to L1 */
@@ -28,9 +29,7 @@ enum nq_violation_kind {
 const char *nq_violation_name(enum nq_violation_kind kind);
 /* The invariant (I1..I6 of the docs) a violation kind belongs to. */
 const char *nq_violation_invariant(enum nq_violation_kind kind);
-const char *nq_kind_name(unsigned int kind);
 /* Returns -1 for an unknown name. */
-int nq_kind_from_name(const char *name);
 int nq_violation_from_name(const char *name);
 
 #define NQ_EVIDENCE_MAX	 6

@@ -40,6 +40,27 @@ struct check {
 	bool child_done;
 };
 
+/* The violation kinds by name, from the engine's table, wrapped at width (0: never). */
+static void list_invariants(FILE *out, const char *lead, const char *sep, size_t width)
+{
+	size_t col = strlen(lead), indent = col + strlen(sep);
+
+	fputs(lead, out);
+	for (int k = 0; k < NQ_V__MAX; k++) {
+		const char *name = nq_violation_name(k);
+
+		if (k && width && col + strlen(sep) + strlen(name) > width) {
+			fprintf(out, "\n%*s", (int)indent, "");
+			col = indent;
+		} else {
+			fputs(k ? sep : " ", out);
+			col += k ? strlen(sep) : 1;
+		}
+		fputs(name, out);
+		col += strlen(name);
+	}
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -59,14 +80,13 @@ static void usage(FILE *out)
 		"  -r, --require INV    fail with exit 4 if INV cannot be checked here\n"
 		"                       (violation kind names, comma list or repeated)\n"
 		"      --junit FILE     also write JUnit XML to FILE\n"
-		"\n"
-		"invariants: vector_mismatch ack_in_vmcs02 svi_in_vmcs02 invalid_vector\n"
-		"            nested_pi_nv multiple_acks ack_not_accepted\n"
-		"\n"
-		"exit: 0 every checked invariant held, 1 a test point failed (violation,\n"
-		"      lost events, or CMD failed), 2 usage or setup error, 3 replayed trace\n"
-		"      damaged, 4 environment unsupported (no BPF, not root, or a --require\n"
-		"      invariant cannot be checked)\n");
+		"\n");
+	list_invariants(out, "invariants:", " ", 76);
+	fprintf(out, "\n\n"
+		     "exit: 0 every checked invariant held, 1 a test point failed (violation,\n"
+		     "      lost events, or CMD failed), 2 usage or setup error, 3 replayed trace\n"
+		     "      damaged, 4 environment unsupported (no BPF, not root, or a --require\n"
+		     "      invariant cannot be checked)\n");
 }
 
 static int parse_require(struct check *c, const char *list)
@@ -78,11 +98,10 @@ static int parse_require(struct check *c, const char *list)
 		int k = nq_violation_from_name(t);
 
 		if (k < 0) {
-			fprintf(stderr,
-				"nestirq check: --require: unknown invariant '%s' (one of "
-				"vector_mismatch, ack_in_vmcs02, svi_in_vmcs02, invalid_vector, "
-				"nested_pi_nv, multiple_acks, ack_not_accepted)\n",
+			fprintf(stderr, "nestirq check: --require: unknown invariant '%s' (one of",
 				t);
+			list_invariants(stderr, "", ", ", 0);
+			fprintf(stderr, ")\n");
 			return -1;
 		}
 		c->required[k] = true;

@@ -12,4 +12,11 @@
  */
 void nq_copy_utf8(char *dst, size_t dstlen, const char *src, size_t len);
 
+/*
+ * A duration for people, the same everywhere (replay, watch, check):
+ * "512ns", "12.3us", "4.5ms", "1.25s".  The unit is the largest one in
+ * which the rounded value stays below 1000.
+ */
+void nq_format_ns(char *buf, size_t len, uint64_t ns);
+
 #endif /* NQ_COMMON_TEXT_H */

@@ -4,15 +4,17 @@
 #include <string.h>
 
 #include "common/json_writer.h"
+#include "common/text.h"
 #include "nestirq/report.h"
 
 #define NS_PER_SEC UINT64_C(1000000000)
 
+/* The VMCS by its ABI name, "?" when unknown. */
 static const char *vmcs_str(uint8_t vmcs)
 {
-	static const char *const names[] = {"?", "01", "02", "other"};
+	const char *n = vmcs != NQ_VMCS_UNKNOWN ? nq_name_of(&nq_vmcs_names, vmcs) : NULL;
 
-	return vmcs < 4 ? names[vmcs] : "?";
+	return n ? n : "?";
 }
 
 static const char *vcpu_str(uint32_t vcpu, char *buf, size_t len)
@@ -131,16 +133,6 @@ void nq_report_violation(FILE *out, const struct nq_violation *v, bool json)
 	}
 }
 
-static void fmt_ns(char *buf, size_t len, uint64_t ns)
-{
-	if (ns < 10000)
-		snprintf(buf, len, "%" PRIu64 "ns", ns);
-	else if (ns < 10000000)
-		snprintf(buf, len, "%.1fus", (double)ns / 1e3);
-	else
-		snprintf(buf, len, "%.1fms", (double)ns / 1e6);
-}
-
 static void hist_text(FILE *out, const char *name, const struct nq_hist *h)
 {
 	char p50[32], p99[32], max[32];
@@ -149,9 +141,9 @@ static void hist_text(FILE *out, const char *name, const struct nq_hist *h)
 		fprintf(out, "  %-22s (none)\n", name);
 		return;
 	}
-	fmt_ns(p50, sizeof(p50), nq_hist_quantile(h, 0.5));
-	fmt_ns(p99, sizeof(p99), nq_hist_quantile(h, 0.99));
-	fmt_ns(max, sizeof(max), h->max_ns);
+	nq_format_ns(p50, sizeof(p50), nq_hist_quantile(h, 0.5));
+	nq_format_ns(p99, sizeof(p99), nq_hist_quantile(h, 0.99));
+	nq_format_ns(max, sizeof(max), h->max_ns);
 	fprintf(out, "  %-22s n=%" PRIu64 " p50<=%s p99<=%s max=%s\n", name, h->count, p50, p99,
 		max);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/json_writer.h"
+#include "nestirq/abi_names.h"
 #include "event_json.h"
 
 enum fk {
@@ -40,26 +41,13 @@ struct field {
 	uint8_t dflt;
 };
 
-struct enum_desc {
-	const char *what;
-	const char *const *names;
-	unsigned int n;
-};
-
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *const isa_names[] = {"unknown", "vmx", "svm"};
-static const char *const vmcs_names[] = {"unknown", "01", "02", "other"};
-static const char *const api_names[] = {"unknown", "apic_ack", "get_apic_interrupt"};
-static const char *const outcome_names[] = {"written", "deferred"};
-static const char *const origin_names[] = {"l1_isr", "l2_state"};
-
-static const struct enum_desc enums[] = {
-	[E_ISA] = {"isa", isa_names, N(isa_names)},
-	[E_VMCS] = {"vmcs", vmcs_names, N(vmcs_names)},
-	[E_API] = {"api", api_names, N(api_names)},
-	[E_OUTCOME] = {"outcome", outcome_names, N(outcome_names)},
-	[E_ORIGIN] = {"origin", origin_names, N(origin_names)},
+/* The name tables of nestirq/abi_names.h, by E_*. */
+static const struct nq_names *const enums[] = {
+	[E_ISA] = &nq_isa_names,	   [E_VMCS] = &nq_vmcs_names,
+	[E_API] = &nq_ack_api_names,	   [E_OUTCOME] = &nq_svi_outcome_names,
+	[E_ORIGIN] = &nq_svi_origin_names,
 };
 
 #define OFF(m) ((uint8_t)offsetof(struct nq_event, m))
@@ -146,13 +134,13 @@ static const struct field f_lost[] = {
 	{"count", FK_U64, OFF(lost.count), 0, D_ZERO},
 };
 
+/* The keys of each kind; its name is nq_kind_name(). */
 struct kind_desc {
-	const char *name;
-	const struct field *f;
+	const struct field *f; /* NULL: no schema, the payload goes as "raw" */
 	unsigned int nf;
 };
 
-#define KIND(id, nm, tbl) [id] = {nm, tbl, N(tbl)}
+#define KIND(id, nm, tbl) [id] = {tbl, N(tbl)}
 static const struct kind_desc kinds[NQ_EV__MAX] = {
 	KIND(NQ_EV_IRQ_ACCEPT, "irq_accept", f_accept),
 	KIND(NQ_EV_CHECK_ENTER, "check_enter", f_check_enter),
@@ -214,8 +202,8 @@ static void field_json(struct nq_json *w, const struct nq_event *ev, const struc
 		nq_json_hex(w, v);
 		break;
 	case FK_ENUM:
-		if (v < enums[f->arg].n)
-			nq_json_str(w, enums[f->arg].names[v]);
+		if (nq_name_of(enums[f->arg], (unsigned int)v))
+			nq_json_str(w, nq_name_of(enums[f->arg], (unsigned int)v));
 		else
 			nq_json_u64(w, v);
 		break;
@@ -255,8 +243,8 @@ void nq_jsonl_write_event(struct nq_json *w, const struct nq_event *ev)
 	for (unsigned int i = 0; i < N(f_common); i++)
 		if (!omitted(ev, &f_common[i]))
 			field_json(w, ev, &f_common[i]);
-	if (kd && kd->name) {
-		nq_json_kstr(w, "kind", kd->name);
+	if (kd && kd->f) {
+		nq_json_kstr(w, "kind", nq_kind_name(ev->h.kind));
 		for (unsigned int i = 0; i < kd->nf; i++)
 			if (!omitted(ev, &kd->f[i]))
 				field_json(w, ev, &kd->f[i]);
@@ -286,21 +274,22 @@ int nq_jsonl_format_event(const struct nq_event *ev, char *buf, size_t len)
 static int get_enum(struct nqj_err *e, const struct nqj_val *v, const struct field *f,
 		    uint64_t *out)
 {
-	const struct enum_desc *ed = &enums[f->arg];
+	const struct nq_names *ed = enums[f->arg];
 	char list[128] = "";
+	int k;
 
 	if (v->type == NQJ_INT)
 		return nqj_get_ranged(e, v, v->key, 0, 0xff, out);
 	if (v->type != NQJ_STR)
 		return nqj_err(e, "key '%s': expected a string", v->key);
-	for (unsigned int i = 0; i < ed->n; i++) {
-		if (!strcmp(v->str, ed->names[i])) {
-			*out = i;
-			return 0;
-		}
-		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
-			 ed->names[i]);
+	k = nq_name_find(ed, v->str);
+	if (k >= 0) {
+		*out = (uint64_t)k;
+		return 0;
 	}
+	for (unsigned int i = 0; i < ed->n; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+			 ed->name[i]);
 	return nqj_err(e, "unknown %s '%.40s' (expected one of: %s)", ed->what, v->str, list);
 }
 
@@ -430,7 +419,7 @@ static int get_kind(struct nqj_err *e, const struct nqj_doc *d, struct nq_event 
 	v = &d->v[k];
 	if (v->type == NQJ_STR) {
 		for (unsigned int i = 1; i < NQ_EV__MAX; i++)
-			if (kinds[i].name && !strcmp(v->str, kinds[i].name)) {
+			if (kinds[i].f && !strcmp(v->str, nq_kind_name(i))) {
 				ev->h.kind = (uint8_t)i;
 				return 0;
 			}
@@ -440,9 +429,9 @@ static int get_kind(struct nqj_err *e, const struct nqj_doc *d, struct nq_event 
 		return nqj_err(e, "key 'kind': expected a string");
 	if (nqj_get_ranged(e, v, "kind", 0, 0xff, &x))
 		return -1;
-	if (x && x < NQ_EV__MAX && kinds[x].name)
+	if (x && x < NQ_EV__MAX && kinds[x].f)
 		return nqj_err(e, "kind %" PRIu64 " has a name: write \"kind\":\"%s\"", x,
-			       kinds[x].name);
+			       nq_kind_name((unsigned int)x));
 	ev->h.kind = (uint8_t)x;
 	return 0;
 }
@@ -455,7 +444,7 @@ int nq_event_from_json(struct nqj_err *e, const struct nqj_doc *d, struct nq_eve
 	memset(ev, 0, sizeof(*ev)); /* padding and unused payload bytes are zero */
 	if (get_kind(e, d, ev))
 		return -1;
-	kd = ev->h.kind < NQ_EV__MAX && ev->h.kind ? &kinds[ev->h.kind] : NULL;
+	kd = ev->h.kind < NQ_EV__MAX && kinds[ev->h.kind].f ? &kinds[ev->h.kind] : NULL;
 	ev->h.vcpu_id = NQ_VCPU_UNKNOWN;
 	for (unsigned int i = 0; kd && i < kd->nf; i++)
 		if (kd->f[i].dflt == D_FFFF)
@@ -480,7 +469,8 @@ int nq_event_from_json(struct nqj_err *e, const struct nqj_doc *d, struct nq_eve
 			if (set_raw_payload(e, ev, v))
 				return -1;
 		} else if (kd) {
-			return nqj_err(e, "unknown key '%.40s' for kind '%s'", v->key, kd->name);
+			return nqj_err(e, "unknown key '%.40s' for kind '%s'", v->key,
+				       nq_kind_name(ev->h.kind));
 		} else {
 			return nqj_err(e, "unknown key '%.40s' (a numbered kind takes only 'raw')",
 				       v->key);
