@@ -28,10 +28,15 @@ enum fk {
 	FK_CTLS, /* check_enter ctls: an object of booleans */
 };
 
-enum { E_ISA, E_VMCS, E_API, E_OUTCOME, E_ORIGIN };
+enum { E_ISA, E_VMCS, E_API, E_OUTCOME, E_ORIGIN, E_SOURCE };
 
-/* Defaults for keys that are omitted or null. */
-enum { D_ZERO, D_FFFF, D_VCPU, D_OMIT };
+/*
+ * Defaults for keys that are omitted or null, and when the formatter omits
+ * a key: D_OMIT at its default (NQ_VCPU_UNKNOWN, enum 0); D_OMIT0 when 0
+ * (a clear bit for a flag), which is what every field added after the
+ * first ABI uses, so older traces read as they did and convert the same.
+ */
+enum { D_ZERO, D_FFFF, D_VCPU, D_OMIT, D_OMIT0 };
 
 struct field {
 	const char *key;
@@ -47,23 +52,32 @@ struct field {
 static const struct nq_names *const enums[] = {
 	[E_ISA] = &nq_isa_names,	   [E_VMCS] = &nq_vmcs_names,
 	[E_API] = &nq_ack_api_names,	   [E_OUTCOME] = &nq_svi_outcome_names,
-	[E_ORIGIN] = &nq_svi_origin_names,
+	[E_ORIGIN] = &nq_svi_origin_names, [E_SOURCE] = &nq_lost_source_names,
 };
 
 #define OFF(m) ((uint8_t)offsetof(struct nq_event, m))
 
 static const struct field f_common[] = {
-	{"ts", FK_U64, OFF(h.ts_ns), 0, D_ZERO},     {"cpu", FK_U16, OFF(h.cpu), 0, D_ZERO},
-	{"vm", FK_U32, OFF(h.tgid), 0, D_ZERO},	     {"tid", FK_U32, OFF(h.tid), 0, D_ZERO},
+	{"ts", FK_U64, OFF(h.ts_ns), 0, D_ZERO},
+	{"cpu", FK_U16, OFF(h.cpu), 0, D_ZERO},
+	{"vm", FK_U32, OFF(h.tgid), 0, D_ZERO},
+	{"tid", FK_U32, OFF(h.tid), 0, D_ZERO},
 	{"vcpu", FK_U32, OFF(h.vcpu_id), 0, D_OMIT}, /* omitted: NQ_VCPU_UNKNOWN */
 	{"isa", FK_ENUM, OFF(h.isa), E_ISA, D_OMIT}, /* omitted: NQ_ISA_UNKNOWN */
+	/* The ABI 2 trailer: the VM's id and the CPU's drop sequence (0 in ABI 1). */
+	{"vm_id", FK_U32, OFF(vm_id), 0, D_OMIT0},
+	{"drop_seq", FK_U32, OFF(drop_seq), 0, D_OMIT0},
 };
+
+/* The trailer keys start here; a numbered kind carries the trailer in "raw". */
+#define N_COMMON_HDR 6
 
 static const struct field f_accept[] = {
 	{"vector", FK_U8, OFF(accept.vector), 0, D_ZERO},
 	{"apicid", FK_U32, OFF(accept.apicid), 0, D_VCPU},
 	{"dm", FK_U16, OFF(accept.delivery_mode), 0, D_ZERO},
 	{"tm", FK_U16, OFF(accept.trigger_mode), 0, D_ZERO},
+	{"exact", FK_FLAG, OFF(accept.flags), NQ_ACCEPT_F_EXACT, D_OMIT0},
 };
 
 static const struct field f_check_enter[] = {
@@ -82,6 +96,7 @@ static const struct field f_peek[] = {
 	{"vector", FK_S32, OFF(peek.vector), 0, D_ZERO},
 	{"vmcs", FK_ENUM, OFF(peek.vmcs), E_VMCS, D_ZERO},
 	{"in_ack", FK_FLAG, OFF(peek.flags), NQ_PEEK_F_IN_ACK, D_ZERO},
+	{"decides", FK_FLAG, OFF(peek.flags), NQ_PEEK_F_DECIDES, D_OMIT0},
 };
 
 static const struct field f_ack[] = {
@@ -113,11 +128,19 @@ static const struct field f_svi[] = {
 	{"outcome", FK_ENUM, OFF(svi.outcome), E_OUTCOME, D_ZERO},
 	{"origin", FK_ENUM, OFF(svi.origin), E_ORIGIN, D_ZERO},
 	{"guest_mode", FK_B8, OFF(svi.guest_mode), 0, D_ZERO},
+	{"await_return", FK_FLAG, OFF(svi.flags), NQ_SVI_F_AWAIT_RETURN, D_OMIT0},
+};
+
+static const struct field f_svi_return[] = {
+	{"vmcs", FK_ENUM, OFF(svi_ret.vmcs), E_VMCS, D_ZERO},
+	{"update_pending", FK_B8, OFF(svi_ret.update_pending), 0, D_ZERO}, /* 255: unknown */
+	{"guest_mode", FK_B8, OFF(svi_ret.guest_mode), 0, D_ZERO},
 };
 
 static const struct field f_vmcs_switch[] = {
 	{"to", FK_ENUM, OFF(vmcs_switch.to), E_VMCS, D_ZERO},
 	{"guest_mode", FK_B8, OFF(vmcs_switch.guest_mode), 0, D_ZERO},
+	{"apicv_active", FK_B8, OFF(vmcs_switch.apicv_active), 0, D_OMIT0}, /* 255: unknown */
 };
 
 static const struct field f_nested_pi[] = {
@@ -132,6 +155,15 @@ static const struct field f_svm_intr[] = {
 
 static const struct field f_lost[] = {
 	{"count", FK_U64, OFF(lost.count), 0, D_ZERO},
+	{"source", FK_ENUM, OFF(lost.source), E_SOURCE, D_OMIT0},
+};
+
+static const struct field f_extint[] = {
+	{"vector", FK_S32, OFF(extint.vector), 0, D_ZERO}, /* -1: no PIC interrupt */
+};
+
+static const struct field f_vm_gone[] = {
+	{"tgid", FK_U32, OFF(vm_gone.tgid), 0, D_ZERO},
 };
 
 /* The keys of each kind; its name is nq_kind_name(). */
@@ -140,20 +172,23 @@ struct kind_desc {
 	unsigned int nf;
 };
 
-#define KIND(id, nm, tbl) [id] = {tbl, N(tbl)}
+#define KIND(id, tbl) [id] = {tbl, N(tbl)}
 static const struct kind_desc kinds[NQ_EV__MAX] = {
-	KIND(NQ_EV_IRQ_ACCEPT, "irq_accept", f_accept),
-	KIND(NQ_EV_CHECK_ENTER, "check_enter", f_check_enter),
-	KIND(NQ_EV_CHECK_EXIT, "check_exit", f_check_exit),
-	KIND(NQ_EV_PEEK, "peek", f_peek),
-	KIND(NQ_EV_ACK, "ack", f_ack),
-	KIND(NQ_EV_HW_NESTED_VMEXIT, "hw_nested_vmexit", f_hw_exit),
-	KIND(NQ_EV_VMEXIT_INJECT, "vmexit_inject", f_inject),
-	KIND(NQ_EV_SVI_UPDATE, "svi_update", f_svi),
-	KIND(NQ_EV_VMCS_SWITCH, "vmcs_switch", f_vmcs_switch),
-	KIND(NQ_EV_NESTED_PI, "nested_pi", f_nested_pi),
-	KIND(NQ_EV_SVM_INTR_EXIT, "svm_intr_exit", f_svm_intr),
-	KIND(NQ_EV_LOST, "lost", f_lost),
+	KIND(NQ_EV_IRQ_ACCEPT, f_accept),
+	KIND(NQ_EV_CHECK_ENTER, f_check_enter),
+	KIND(NQ_EV_CHECK_EXIT, f_check_exit),
+	KIND(NQ_EV_PEEK, f_peek),
+	KIND(NQ_EV_ACK, f_ack),
+	KIND(NQ_EV_HW_NESTED_VMEXIT, f_hw_exit),
+	KIND(NQ_EV_VMEXIT_INJECT, f_inject),
+	KIND(NQ_EV_SVI_UPDATE, f_svi),
+	KIND(NQ_EV_VMCS_SWITCH, f_vmcs_switch),
+	KIND(NQ_EV_NESTED_PI, f_nested_pi),
+	KIND(NQ_EV_SVM_INTR_EXIT, f_svm_intr),
+	KIND(NQ_EV_LOST, f_lost),
+	KIND(NQ_EV_SVI_RETURN, f_svi_return),
+	KIND(NQ_EV_EXTINT, f_extint),
+	KIND(NQ_EV_VM_GONE, f_vm_gone),
 };
 
 static unsigned int width(uint8_t fk)
@@ -230,6 +265,8 @@ static bool omitted(const struct nq_event *ev, const struct field *f)
 	if (f->fk == FK_CTLS)
 		return !(v & (NQ_CTL_KNOWN | NQ_CTL_EXIT_ON_INTR | NQ_CTL_ACK_ON_EXIT |
 			      NQ_CTL_POSTED_INTR));
+	if (f->dflt == D_OMIT0)
+		return f->fk == FK_FLAG ? !(v & f->arg) : v == 0;
 	if (f->dflt != D_OMIT)
 		return false;
 	return f->fk == FK_ENUM ? v == 0 : v == NQ_VCPU_UNKNOWN;
@@ -240,7 +277,7 @@ void nq_jsonl_write_event(struct nq_json *w, const struct nq_event *ev)
 	const struct kind_desc *kd = ev->h.kind < NQ_EV__MAX ? &kinds[ev->h.kind] : NULL;
 
 	nq_json_begin_object(w);
-	for (unsigned int i = 0; i < N(f_common); i++)
+	for (unsigned int i = 0; i < (kd && kd->f ? N(f_common) : N_COMMON_HDR); i++)
 		if (!omitted(ev, &f_common[i]))
 			field_json(w, ev, &f_common[i]);
 	if (kd && kd->f) {
