@@ -12,9 +12,22 @@ void nq_copy_utf8(char *dst, size_t dstlen, const char *src, size_t len)
 		return;
 	if (len >= dstlen) {
 		len = dstlen - 1;
-		/* Back off a cut multi-byte sequence: keep the text valid UTF-8. */
-		while (len && ((unsigned char)src[len] & 0xc0) == 0x80)
-			len--;
+		/*
+		 * Back off a cut multi-byte sequence: its lead byte is at most 3
+		 * bytes before the cut.  Bytes that are not UTF-8 stay as they are,
+		 * rather than backing off over a run of stray continuation bytes.
+		 */
+		for (size_t k = 1; k <= 3 && k <= len; k++) {
+			unsigned char c = (unsigned char)src[len - k + 1];
+
+			if ((c & 0xc0) != 0x80)
+				break;
+			c = (unsigned char)src[len - k];
+			if (c >= 0xc0) {
+				len -= k;
+				break;
+			}
+		}
 	}
 	memcpy(dst, src, len);
 	dst[len] = '\0';

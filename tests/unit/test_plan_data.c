@@ -68,6 +68,38 @@ static void test_add_sanitizes_and_bounds(void)
 	CHECK(nq_plan_find(&pd, "none") == NULL);
 }
 
+/* Cuts keep UTF-8 valid, and never eat a run of stray bytes (the fuzzer's find). */
+static void test_utf8_cuts(void)
+{
+	struct nq_plan_data pd = {0};
+	char name[40], line[4096], again[4096], err[NQ_TRACE_ERR_LEN];
+	struct nq_trace_meta m = {0};
+	struct nq_trace_reader *r;
+	int n;
+
+	memset(name, 0xae, sizeof(name) - 1); /* continuation bytes only */
+	name[sizeof(name) - 1] = 0;
+	nq_plan_add(&pd, name, NQ_PS_READY, "", "");
+	CHECK_EQ(strlen(pd.pt[0].name), sizeof(pd.pt[0].name) - 1);
+	memset(name, 'a', sizeof(name));
+	memcpy(name + 30, "\xc3\xa9", 3); /* "é" across the 31-byte cut */
+	nq_plan_add(&pd, name, NQ_PS_READY, "", "");
+	CHECK_EQ(strlen(pd.pt[1].name), 30);
+	memcpy(name + 29, "\xe2\x82\xac", 4); /* "€" across the cut */
+	nq_plan_add(&pd, name, NQ_PS_READY, "", "");
+	CHECK_EQ(strlen(pd.pt[2].name), 29);
+
+	/* The header line is a fixpoint: format -> parse -> format. */
+	m.plan = pd;
+	n = nq_jsonl_format_meta(&m, line, sizeof(line));
+	CHECK(n > 0);
+	r = nq_trace_reader_open_mem(line, (size_t)n, err, sizeof(err));
+	CHECK(r);
+	CHECK_EQ(nq_jsonl_format_meta(nq_trace_reader_meta(r), again, sizeof(again)), n);
+	CHECK(!strcmp(line, again));
+	nq_trace_reader_close(r);
+}
+
 static struct nq_trace_reader *open_text(const char *text, char *err)
 {
 	return nq_trace_reader_open_mem(text, strlen(text), err, NQ_TRACE_ERR_LEN);
@@ -158,6 +190,7 @@ int main(void)
 	RUN(test_text_form_roundtrip);
 	RUN(test_text_form_parse);
 	RUN(test_add_sanitizes_and_bounds);
+	RUN(test_utf8_cuts);
 	RUN(test_jsonl_old_string_form);
 	RUN(test_jsonl_plan_errors);
 	RUN(test_one_json_shape);
