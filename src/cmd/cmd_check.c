@@ -339,6 +339,8 @@ static int run_live(struct check *c)
 		int r = nq_live_poll(l, 100);
 		uint64_t now;
 
+		/* Every loss of this batch is reported now: held findings stand. */
+		nq_engine_sync(c->engine);
 		/* After a failed re-plan nothing is attached and poll returns at once. */
 		if (!nq_live_attached(l))
 			usleep(100000);

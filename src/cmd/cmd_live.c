@@ -90,7 +90,8 @@ void nq_cli_print_attached(const char *cmd, struct nq_live *l)
 }
 
 int nq_cli_live_loop(const char *cmd, struct nq_live *l, long long duration_ms,
-		     long long interval_ms, void (*tick)(void *ctx, uint64_t elapsed_ms), void *ctx)
+		     long long interval_ms, void (*tick)(void *ctx, uint64_t elapsed_ms),
+		     void (*after_poll)(void *ctx), void *ctx)
 {
 	uint64_t start = nq_cli_now_ms(), next_mod = start + 1000;
 	uint64_t next_tick = interval_ms > 0 ? start + (uint64_t)interval_ms : 0;
@@ -99,6 +100,8 @@ int nq_cli_live_loop(const char *cmd, struct nq_live *l, long long duration_ms,
 		uint64_t now;
 		int r = nq_live_poll(l, 100);
 
+		if (after_poll)
+			after_poll(ctx);
 		if (r < 0) {
 			fprintf(stderr, "nestirq %s: reading the ring buffer: %s\n", cmd,
 				strerror(-r));

@@ -24,13 +24,14 @@ struct nq_live;
 /*
  * The live loop of watch and record: polls the ring buffer with a short
  * timeout, re-plans when kvm_intel/kvm_amd come or go (checked every
- * second), calls tick every interval_ms (0: never) and stops on
+ * second), calls after_poll after each batch (the engine's sync point: the
+ * batch's loss markers are delivered by then), tick every interval_ms (0: never) and stops on
  * SIGINT/SIGTERM or after duration_ms (0: no limit).  Returns 0, or -1 if
  * the ring buffer failed.
  */
 int nq_cli_live_loop(const char *cmd, struct nq_live *l, long long duration_ms,
 		     long long interval_ms, void (*tick)(void *ctx, uint64_t elapsed_ms),
-		     void *ctx);
+		     void (*after_poll)(void *ctx), void *ctx);
 /* "tracing: ... attached; N points unavailable" on stderr. */
 void nq_cli_print_attached(const char *cmd, struct nq_live *l);
 

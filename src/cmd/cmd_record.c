@@ -128,7 +128,7 @@ int cmd_record(int argc, char **argv)
 	}
 	nq_cli_print_attached("record", l);
 
-	if (nq_cli_live_loop("record", l, duration_ms, 0, NULL, &r))
+	if (nq_cli_live_loop("record", l, duration_ms, 0, NULL, NULL, &r))
 		rc = NQ_EXIT_USAGE;
 	nq_live_poll(l, 0);
 	if (r.write_err) {

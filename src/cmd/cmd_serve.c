@@ -197,6 +197,8 @@ static int run(struct serve *s)
 		int r = nq_live_poll(s->live, 100);
 		uint64_t now;
 
+		/* Every loss of this batch is reported now: held findings stand. */
+		nq_engine_sync(s->engine);
 		/* After a failed re-plan nothing is attached and poll returns at once. */
 		if (!nq_live_attached(s->live))
 			usleep(100000);

@@ -103,7 +103,8 @@ static void on_violation(const struct nq_violation *v, void *ctx)
 
 	if (w->vcpu >= 0 && v->vcpu_id != (uint32_t)w->vcpu)
 		return;
-	w->violations++;
+	if (v->severity == NQ_SEV_VIOLATION)
+		w->violations++;
 	lab = label_of(w, v->tgid);
 	if (w->tty && !w->json)
 		nq_tty_status_clear(stdout);
@@ -162,6 +163,13 @@ static void interval_json(const struct watch *w, const struct nq_stats *s, uint6
 	nq_json_ku64(&j, "drops", nq_live_drops(w->live));
 	nq_json_end_object(&j);
 	putchar('\n');
+}
+
+static void sync_engine(void *ctx)
+{
+	struct watch *w = ctx;
+
+	nq_engine_sync(w->engine);
 }
 
 static void tick(void *ctx, uint64_t elapsed_ms)
@@ -307,6 +315,7 @@ int cmd_watch(int argc, char **argv)
 		w.interval_ms = 1000; /* a live status line wants a faster refresh */
 
 	cfg.on_violation = on_violation;
+	cfg.on_info = on_violation; /* printed as INFO, never counted as a violation */
 	cfg.ctx = &w;
 	w.engine = nq_engine_new(&cfg);
 	if (!w.engine) {
@@ -331,7 +340,7 @@ int cmd_watch(int argc, char **argv)
 	if (w.tgid)
 		learn_vm(&w, w.tgid);
 
-	rc = nq_cli_live_loop("watch", w.live, w.duration_ms, w.interval_ms, tick, &w);
+	rc = nq_cli_live_loop("watch", w.live, w.duration_ms, w.interval_ms, tick, sync_engine, &w);
 	nq_live_poll(w.live, 0);
 	nq_engine_finish(w.engine);
 	if (w.tty) {

@@ -376,7 +376,8 @@ bool nq_plan_can_check(const struct nq_plan *p, int kind, const char **why)
 		[NQ_V_NESTED_PI_NV] = {NQ_PT_CHECK_VMX, NQ_PT_PEEK, NQ_PT_INJECT, NQ_PT_VMX_STATE,
 				       -1},
 		[NQ_V_MULTIPLE_ACKS] = {NQ_PT_CHECK_VMX, NQ_PT_ACK, -1},
-		[NQ_V_ACK_NOT_ACCEPTED] = {NQ_PT_ACCEPT, NQ_PT_ACK, -1},
+		[NQ_V_SVI_DEFERRED_LOST] = {NQ_PT_SVI, NQ_PT_VMCS_SWITCH, NQ_PT_INJECT,
+					    NQ_PT_VMX_STATE, -1},
 	};
 
 	if (kind < 0 || kind >= NQ_V__MAX) {

@@ -89,16 +89,19 @@ int nq_format_event(const struct nq_event *ev, char *buf, size_t len)
 	return (int)off + (n > 0 ? n : 0);
 }
 
-static void violation_json(FILE *out, const struct nq_violation *v)
+static void violation_json(FILE *out, const struct nq_violation *v, const char *invariant)
 {
+	bool info = v->severity == NQ_SEV_INFO;
 	struct nq_json w;
 
 	nq_json_init(&w, out);
 	nq_json_begin_object(&w);
-	nq_json_kstr(&w, "type", "violation");
-	nq_json_kstr(&w, "kind", nq_violation_name(v->kind));
-	nq_json_kstr(&w, "invariant", nq_violation_invariant(v->kind));
+	nq_json_kstr(&w, "type", info ? "finding" : "violation");
+	nq_json_kstr(&w, "severity", nq_severity_name(v->severity));
+	nq_json_kstr(&w, "kind", nq_finding_name(v));
+	nq_json_kstr(&w, "invariant", invariant);
 	nq_json_ku64(&w, "vm", v->tgid);
+	nq_json_ku64(&w, "vm_id", v->vm_id);
 	nq_json_key(&w, "vcpu");
 	if (v->vcpu_id == NQ_VCPU_UNKNOWN)
 		nq_json_null(&w);
@@ -119,12 +122,15 @@ void nq_report_violation(FILE *out, const struct nq_violation *v, bool json)
 {
 	char line[512];
 
+	bool info = v->severity == NQ_SEV_INFO;
+	const char *invariant = info ? "-" : nq_violation_invariant(v->kind);
+
 	if (json) {
-		violation_json(out, v);
+		violation_json(out, v, invariant);
 		return;
 	}
-	fprintf(out, "VIOLATION %s (%s) vm=%u vcpu=%s at %" PRIu64 ".%09" PRIu64 ": %s\n",
-		nq_violation_name(v->kind), nq_violation_invariant(v->kind), v->tgid,
+	fprintf(out, "%s %s (%s) vm=%u vcpu=%s at %" PRIu64 ".%09" PRIu64 ": %s\n",
+		info ? "INFO" : "VIOLATION", nq_finding_name(v), invariant, v->tgid,
 		v->vcpu_id == NQ_VCPU_UNKNOWN ? "?" : (snprintf(line, 16, "%u", v->vcpu_id), line),
 		v->ts_ns / NS_PER_SEC, v->ts_ns % NS_PER_SEC, v->message);
 	for (unsigned int i = 0; i < v->n_evidence; i++) {
@@ -175,7 +181,7 @@ static void reasons_json(struct nq_json *w, const char *name, const uint64_t *ta
 	nq_json_end_object(w);
 }
 
-static void summary_json(FILE *out, const struct nq_stats *s)
+static void summary_json(FILE *out, const struct nq_stats *s, const char *damage)
 {
 	struct nq_json w;
 
@@ -194,18 +200,45 @@ static void summary_json(FILE *out, const struct nq_stats *s)
 	for (unsigned int k = 0; k < NQ_V__MAX; k++)
 		nq_json_ku64(&w, nq_violation_name(k), s->by_violation[k]);
 	nq_json_end_object(&w);
+	nq_json_key(&w, "infos_by_kind");
+	nq_json_begin_object(&w);
+	for (unsigned int k = 0; k < NQ_INFO__MAX; k++)
+		nq_json_ku64(&w, nq_info_name(k), s->by_info[k]);
+	nq_json_end_object(&w);
 	reasons_json(&w, "inject_exit_reasons", s->inject_exit_reasons);
 	reasons_json(&w, "hw_exit_reasons", s->hw_exit_reasons);
 	hist_json(&w, "accept_to_ack", &s->accept_to_ack);
 	hist_json(&w, "peek_to_ack", &s->peek_to_ack);
+	nq_json_kstr(&w, "verdict", damage ? "damaged" : s->violations ? "fail" : "pass");
+	nq_json_key(&w, "damaged");
+	if (damage)
+		nq_json_str(&w, damage);
+	else
+		nq_json_null(&w);
 	nq_json_end_object(&w);
 	fputc('\n', out);
 }
 
+static void verdict_text(FILE *out, const struct nq_stats *s, const char *damage)
+{
+	if (damage)
+		fprintf(out,
+			"verdict: DAMAGED trace: %s; the %" PRIu64
+			" records before the damage were analysed%s\n",
+			damage, s->events, s->violations ? " and show violations" : "");
+	else
+		fprintf(out, "verdict: %s\n", s->violations ? "FAIL (violations found)" : "PASS");
+}
+
 void nq_report_summary(FILE *out, const struct nq_stats *s, bool json)
 {
+	nq_report_summary_damaged(out, s, json, NULL);
+}
+
+void nq_report_summary_damaged(FILE *out, const struct nq_stats *s, bool json, const char *damage)
+{
 	if (json) {
-		summary_json(out, s);
+		summary_json(out, s, damage);
 		return;
 	}
 	fprintf(out, "summary:\n");
@@ -229,7 +262,14 @@ void nq_report_summary(FILE *out, const struct nq_stats *s, bool json)
 	}
 	hist_text(out, "latency accept->ack", &s->accept_to_ack);
 	hist_text(out, "latency peek->ack", &s->peek_to_ack);
-	fprintf(out, "verdict: %s\n", s->violations ? "FAIL (violations found)" : "PASS");
+	if (s->infos) {
+		fprintf(out, "  findings by kind (info):");
+		for (unsigned int k = 0; k < NQ_INFO__MAX; k++)
+			if (s->by_info[k])
+				fprintf(out, " %s=%" PRIu64, nq_info_name(k), s->by_info[k]);
+		fprintf(out, "\n");
+	}
+	verdict_text(out, s, damage);
 }
 
 void nq_report_meta(FILE *out, const struct nq_trace_meta *m, bool json)

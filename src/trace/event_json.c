@@ -32,11 +32,11 @@ enum { E_ISA, E_VMCS, E_API, E_OUTCOME, E_ORIGIN, E_SOURCE };
 
 /*
  * Defaults for keys that are omitted or null, and when the formatter omits
- * a key: D_OMIT at its default (NQ_VCPU_UNKNOWN, enum 0); D_OMIT0 when 0
- * (a clear bit for a flag), which is what every field added after the
- * first ABI uses, so older traces read as they did and convert the same.
+ * a key: D_OMIT at its default (NQ_VCPU_UNKNOWN, enum 0); D_OMIT0 is left
+ * out when zero, as the trailer of event ABI 1 records always is.  D_FF
+ * marks a tri-state byte (NQ_BOOL_UNKNOWN when absent).
  */
-enum { D_ZERO, D_FFFF, D_VCPU, D_OMIT, D_OMIT0 };
+enum { D_ZERO, D_FFFF, D_VCPU, D_OMIT, D_OMIT0, D_FF };
 
 struct field {
 	const char *key;
@@ -69,15 +69,12 @@ static const struct field f_common[] = {
 	{"drop_seq", FK_U32, OFF(drop_seq), 0, D_OMIT0},
 };
 
-/* The trailer keys start here; a numbered kind carries the trailer in "raw". */
-#define N_COMMON_HDR 6
-
 static const struct field f_accept[] = {
 	{"vector", FK_U8, OFF(accept.vector), 0, D_ZERO},
 	{"apicid", FK_U32, OFF(accept.apicid), 0, D_VCPU},
 	{"dm", FK_U16, OFF(accept.delivery_mode), 0, D_ZERO},
 	{"tm", FK_U16, OFF(accept.trigger_mode), 0, D_ZERO},
-	{"exact", FK_FLAG, OFF(accept.flags), NQ_ACCEPT_F_EXACT, D_OMIT0},
+	{"exact", FK_FLAG, OFF(accept.flags), NQ_ACCEPT_F_EXACT, D_ZERO},
 };
 
 static const struct field f_check_enter[] = {
@@ -96,7 +93,7 @@ static const struct field f_peek[] = {
 	{"vector", FK_S32, OFF(peek.vector), 0, D_ZERO},
 	{"vmcs", FK_ENUM, OFF(peek.vmcs), E_VMCS, D_ZERO},
 	{"in_ack", FK_FLAG, OFF(peek.flags), NQ_PEEK_F_IN_ACK, D_ZERO},
-	{"decides", FK_FLAG, OFF(peek.flags), NQ_PEEK_F_DECIDES, D_OMIT0},
+	{"decides", FK_FLAG, OFF(peek.flags), NQ_PEEK_F_DECIDES, D_ZERO},
 };
 
 static const struct field f_ack[] = {
@@ -128,19 +125,20 @@ static const struct field f_svi[] = {
 	{"outcome", FK_ENUM, OFF(svi.outcome), E_OUTCOME, D_ZERO},
 	{"origin", FK_ENUM, OFF(svi.origin), E_ORIGIN, D_ZERO},
 	{"guest_mode", FK_B8, OFF(svi.guest_mode), 0, D_ZERO},
-	{"await_return", FK_FLAG, OFF(svi.flags), NQ_SVI_F_AWAIT_RETURN, D_OMIT0},
+	{"await_return", FK_FLAG, OFF(svi.flags), NQ_SVI_F_AWAIT_RETURN, D_ZERO},
 };
 
 static const struct field f_svi_return[] = {
 	{"vmcs", FK_ENUM, OFF(svi_ret.vmcs), E_VMCS, D_ZERO},
-	{"update_pending", FK_B8, OFF(svi_ret.update_pending), 0, D_ZERO}, /* 255: unknown */
+	{"update_pending", FK_U8, OFF(svi_ret.update_pending), 0, D_FF},
 	{"guest_mode", FK_B8, OFF(svi_ret.guest_mode), 0, D_ZERO},
+	{"loads01", FK_U8, OFF(svi_ret.loads01), 0, D_FF},
 };
 
 static const struct field f_vmcs_switch[] = {
 	{"to", FK_ENUM, OFF(vmcs_switch.to), E_VMCS, D_ZERO},
 	{"guest_mode", FK_B8, OFF(vmcs_switch.guest_mode), 0, D_ZERO},
-	{"apicv_active", FK_B8, OFF(vmcs_switch.apicv_active), 0, D_OMIT0}, /* 255: unknown */
+	{"apicv_active", FK_U8, OFF(vmcs_switch.apicv_active), 0, D_FF},
 };
 
 static const struct field f_nested_pi[] = {
@@ -155,7 +153,7 @@ static const struct field f_svm_intr[] = {
 
 static const struct field f_lost[] = {
 	{"count", FK_U64, OFF(lost.count), 0, D_ZERO},
-	{"source", FK_ENUM, OFF(lost.source), E_SOURCE, D_OMIT0},
+	{"source", FK_ENUM, OFF(lost.source), E_SOURCE, D_ZERO},
 };
 
 static const struct field f_extint[] = {
@@ -266,7 +264,7 @@ static bool omitted(const struct nq_event *ev, const struct field *f)
 		return !(v & (NQ_CTL_KNOWN | NQ_CTL_EXIT_ON_INTR | NQ_CTL_ACK_ON_EXIT |
 			      NQ_CTL_POSTED_INTR));
 	if (f->dflt == D_OMIT0)
-		return f->fk == FK_FLAG ? !(v & f->arg) : v == 0;
+		return v == 0;
 	if (f->dflt != D_OMIT)
 		return false;
 	return f->fk == FK_ENUM ? v == 0 : v == NQ_VCPU_UNKNOWN;
@@ -277,7 +275,7 @@ void nq_jsonl_write_event(struct nq_json *w, const struct nq_event *ev)
 	const struct kind_desc *kd = ev->h.kind < NQ_EV__MAX ? &kinds[ev->h.kind] : NULL;
 
 	nq_json_begin_object(w);
-	for (unsigned int i = 0; i < (kd && kd->f ? N(f_common) : N_COMMON_HDR); i++)
+	for (unsigned int i = 0; i < N(f_common); i++)
 		if (!omitted(ev, &f_common[i]))
 			field_json(w, ev, &f_common[i]);
 	if (kd && kd->f) {
@@ -486,6 +484,8 @@ int nq_event_from_json(struct nqj_err *e, const struct nqj_doc *d, struct nq_eve
 	for (unsigned int i = 0; kd && i < kd->nf; i++)
 		if (kd->f[i].dflt == D_FFFF)
 			set_raw(ev, &kd->f[i], 0xffff);
+		else if (kd->f[i].dflt == D_FF)
+			set_raw(ev, &kd->f[i], NQ_BOOL_UNKNOWN);
 
 	for (uint32_t k = 1; k < d->n; k += 1 + d->v[k].span) {
 		const struct nqj_val *v = &d->v[k];

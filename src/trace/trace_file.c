@@ -5,7 +5,10 @@
  * end marker.  Writing an event is a memcpy into the open block; the CRC is
  * computed once per block.  Reading validates a whole block (CRC, then
  * record structure) before returning any of its events, so a damaged block
- * is the error point and every event before it is delivered.
+ * is the error point and every event before it is delivered.  The one
+ * exception is a file cut inside its last block, which is what a killed
+ * recorder leaves: its complete records are delivered (without a CRC to
+ * check), then the cut is reported.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -370,14 +373,62 @@ static int end_marker(struct nq_trace_reader *r, const uint8_t *p, uint64_t off)
 	return 0;
 }
 
+/* The complete records at the start of a cut payload; their byte length. */
+static uint32_t whole_records(const uint8_t *p, size_t have, uint32_t *n)
+{
+	uint32_t q = 0;
+
+	*n = 0;
+	while (have - q >= NQ_REC_HDR_LEN) {
+		uint32_t rlen = nq_le16(p + q);
+
+		if (rlen > have - q - NQ_REC_HDR_LEN ||
+		    (p[q + 2] == NQ_REC_EVENT && rlen < NQ_EVENT_SIZE))
+			break;
+		q += NQ_REC_HDR_LEN + rlen;
+		(*n)++;
+	}
+	return q;
+}
+
+/* A payload cut by the end of the file: deliver what is whole, fail after. */
+static int salvage_cut_block(struct nq_trace_reader *r, uint64_t off, size_t have, uint32_t plen)
+{
+	struct nq_src *s = &r->src;
+	uint32_t n, len = whole_records(nq_src_ptr(s) + NQ_BLK_HDR_LEN, have, &n);
+
+	if (!n) {
+		nq_reader_fail(r, "offset %llu: truncated block payload (%zu of %u bytes)",
+			       (unsigned long long)off, have, plen);
+		return -1;
+	}
+	snprintf(r->cut_err, sizeof(r->cut_err),
+		 "offset %llu: truncated block payload (%zu of %u bytes); its %u complete records "
+		 "were read without a CRC",
+		 (unsigned long long)off, have, plen, n);
+	r->cut_pending = true;
+	r->records += n;
+	r->blk_cur = s->pos + NQ_BLK_HDR_LEN;
+	r->blk_end = r->blk_cur + len;
+	s->pos = r->blk_end;
+	return 1;
+}
+
 /* Loads and validates the next block.  1: records ready; 0: clean end; -1: error. */
 static int next_block(struct nq_trace_reader *r)
 {
 	struct nq_src *s = &r->src;
 	uint64_t off = nq_src_off(s);
-	size_t avail = nq_src_ensure(s, NQ_BLK_HDR_LEN);
-	const uint8_t *p = nq_src_ptr(s);
+	size_t avail;
+	const uint8_t *p;
 	uint32_t magic, plen, count, bcrc;
+
+	if (r->cut_pending) {
+		nq_reader_fail(r, "%s", r->cut_err);
+		return -1;
+	}
+	avail = nq_src_ensure(s, NQ_BLK_HDR_LEN);
+	p = nq_src_ptr(s);
 
 	if (avail < NQ_BLK_HDR_LEN) {
 		if (s->io_errno)
@@ -414,8 +465,7 @@ static int next_block(struct nq_trace_reader *r)
 			nq_reader_fail(r, "offset %llu: read error: %s",
 				       (unsigned long long)(off + avail), strerror(s->io_errno));
 		else
-			nq_reader_fail(r, "offset %llu: truncated block payload (%zu of %u bytes)",
-				       (unsigned long long)off, avail - NQ_BLK_HDR_LEN, plen);
+			return salvage_cut_block(r, off, avail - NQ_BLK_HDR_LEN, plen);
 		return -1;
 	}
 	if (crc(p + NQ_BLK_HDR_LEN, plen) != bcrc) {

@@ -128,6 +128,12 @@ struct nq_trace_reader {
 	size_t blk_cur, blk_end;
 	uint64_t records; /* records in the blocks read so far */
 	uint64_t blocks;
+	/*
+	 * A file cut inside its last block (a killed recorder): the complete
+	 * records before the cut are returned, then this error.
+	 */
+	bool cut_pending;
+	char cut_err[NQ_TRACE_ERR_LEN];
 
 	struct nq_jsonl_state *jl;
 };

@@ -103,7 +103,7 @@ ok=1
 [ $ok = 1 ] && pass $t || fail $t "a usage error did not exit 2 with its message"
 
 t=replay_require_met
-"$NQ" check --replay $S/demo.jsonl --require vector_mismatch --require svi_in_vmcs02,ack_not_accepted >"$TMP/q.tap"; rc=$?
+"$NQ" check --replay $S/demo.jsonl --require vector_mismatch --require svi_in_vmcs02,multiple_acks >"$TMP/q.tap"; rc=$?
 expect_rc $t 1 $rc && { grep -q '^not ok .* svi_in_vmcs02' "$TMP/q.tap" && pass $t || fail $t "$(cat "$TMP/q.tap")"; }
 
 live_why=

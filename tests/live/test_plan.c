@@ -147,7 +147,8 @@ static void test_svm(void)
 	CHECK_STR_CONTAINS(p.pt[NQ_PT_CHECK_VMX].reason, "module kvm_intel not loaded");
 	CHECK_STR_CONTAINS(p.pt[NQ_PT_VMX_STATE].reason, "module kvm_intel not loaded");
 	CHECK(!nq_plan_can_check(&p, NQ_V_SVI_IN_VMCS02, &why));
-	CHECK(nq_plan_can_check(&p, NQ_V_ACK_NOT_ACCEPTED, NULL));
+	CHECK(!nq_plan_can_check(&p, NQ_V_SVI_DEFERRED_LOST, &why));
+	CHECK_STR_CONTAINS(why, "svi");
 }
 
 /* The reasons, in order of precedence. */
