@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "nestirq/abi.h"
+#include "nestirq/abi_names.h" /* nq_kind_name() */
 
 /*
  * Violations: each one is a proof, from the kernel's own state, that an
@@ -51,9 +52,7 @@ struct nq_violation;
 const char *nq_finding_name(const struct nq_violation *f);
 /* The invariant (I1..I6 of the docs) a violation kind belongs to. */
 const char *nq_violation_invariant(enum nq_violation_kind kind);
-const char *nq_kind_name(unsigned int kind);
 /* Returns -1 for an unknown name. */
-int nq_kind_from_name(const char *name);
 int nq_violation_from_name(const char *name);
 
 #define NQ_EVIDENCE_MAX	 6

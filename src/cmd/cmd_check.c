@@ -40,6 +40,27 @@ struct check {
 	bool child_done;
 };
 
+/* The violation kinds by name, from the engine's table, wrapped at width (0: never). */
+static void list_invariants(FILE *out, const char *lead, const char *sep, size_t width)
+{
+	size_t col = strlen(lead), indent = col + strlen(sep);
+
+	fputs(lead, out);
+	for (int k = 0; k < NQ_V__MAX; k++) {
+		const char *name = nq_violation_name(k);
+
+		if (k && width && col + strlen(sep) + strlen(name) > width) {
+			fprintf(out, "\n%*s", (int)indent, "");
+			col = indent;
+		} else {
+			fputs(k ? sep : " ", out);
+			col += k ? strlen(sep) : 1;
+		}
+		fputs(name, out);
+		col += strlen(name);
+	}
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -59,14 +80,13 @@ static void usage(FILE *out)
 		"  -r, --require INV    fail with exit 4 if INV cannot be checked here\n"
 		"                       (violation kind names, comma list or repeated)\n"
 		"      --junit FILE     also write JUnit XML to FILE\n"
-		"\n"
-		"invariants: vector_mismatch ack_in_vmcs02 svi_in_vmcs02 invalid_vector\n"
-		"            nested_pi_nv multiple_acks svi_deferred_lost\n"
-		"\n"
-		"exit: 0 every checked invariant held, 1 a test point failed (violation,\n"
-		"      lost events, or CMD failed), 2 usage or setup error, 3 replayed trace\n"
-		"      damaged, 4 environment unsupported (no BPF, not root, or a --require\n"
-		"      invariant cannot be checked)\n");
+		"\n");
+	list_invariants(out, "invariants:", " ", 76);
+	fprintf(out, "\n\n"
+		     "exit: 0 every checked invariant held, 1 a test point failed (violation,\n"
+		     "      lost events, or CMD failed), 2 usage or setup error, 3 replayed trace\n"
+		     "      damaged, 4 environment unsupported (no BPF, not root, or a --require\n"
+		     "      invariant cannot be checked)\n");
 }
 
 static int parse_require(struct check *c, const char *list)
@@ -78,11 +98,10 @@ static int parse_require(struct check *c, const char *list)
 		int k = nq_violation_from_name(t);
 
 		if (k < 0) {
-			fprintf(stderr,
-				"nestirq check: --require: unknown invariant '%s' (one of "
-				"vector_mismatch, ack_in_vmcs02, svi_in_vmcs02, invalid_vector, "
-				"nested_pi_nv, multiple_acks, svi_deferred_lost)\n",
+			fprintf(stderr, "nestirq check: --require: unknown invariant '%s' (one of",
 				t);
+			list_invariants(stderr, "", ", ", 0);
+			fprintf(stderr, ")\n");
 			return -1;
 		}
 		c->required[k] = true;
@@ -110,34 +129,19 @@ static void plan_from_meta(const struct nq_trace_meta *m, struct nq_plan *p)
 	memset(p, 0, sizeof(*p));
 	p->ack_sym =
 		strcmp(m->flow, "<=6.11") ? "kvm_apic_ack_interrupt" : "kvm_get_apic_interrupt";
-	if (!m->plan[0]) {
+	if (!m->plan.n) {
 		/* No plan recorded (hand-written scenarios): judge everything. */
 		for (int i = 0; i < NQ_PT__MAX; i++)
 			p->pt[i].status = NQ_PS_ATTACHED;
 		return;
 	}
-	for (const char *l = m->plan; *l;) {
-		const char *nl = strchr(l, '\n');
-		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+	for (int i = 0; i < NQ_PT__MAX; i++) {
+		const struct nq_plan_entry *e = nq_plan_find(&m->plan, nq_point_names[i]);
 
-		for (int i = 0; i < NQ_PT__MAX; i++) {
-			size_t n = strlen(nq_point_names[i]);
-			const char *st = l + n + 1;
-
-			if (len <= n || strncmp(l, nq_point_names[i], n) || l[n] != '\t')
-				continue;
-			if (!strncmp(st, "attached", 8))
-				p->pt[i].status = NQ_PS_ATTACHED;
-			else {
-				const char *r = memchr(st, '\t', len - n - 1);
-
-				p->pt[i].status = NQ_PS_UNAVAILABLE;
-				if (r)
-					snprintf(p->pt[i].reason, sizeof(p->pt[i].reason), "%.*s",
-						 (int)(l + len - r - 1), r + 1);
-			}
-		}
-		l += len + (nl ? 1 : 0);
+		if (e && e->status == NQ_PS_ATTACHED)
+			p->pt[i].status = NQ_PS_ATTACHED;
+		else if (e)
+			snprintf(p->pt[i].reason, sizeof(p->pt[i].reason), "%s", e->reason);
 	}
 }
 

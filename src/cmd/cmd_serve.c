@@ -22,11 +22,8 @@
 #include "live/live.h"
 #include "nestirq/engine.h"
 #include "nestirq/netaddr.h"
+#include "nestirq/version.h"
 #include "serve/serve.h"
-
-#ifndef NESTIRQ_VERSION
-#define NESTIRQ_VERSION "0.1.0"
-#endif
 
 /*
  * 9747: in the 9100-9999 exporter range of Prometheus' "default port

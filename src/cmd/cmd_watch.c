@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "cmd_live.h"
+#include "common/json_writer.h"
 #include "live/live.h"
 #include "nestirq/engine.h"
 #include "nestirq/report.h"
@@ -78,9 +79,15 @@ static void learn_vm(struct watch *w, uint32_t tgid)
 	lab = w->labels[w->nvms++];
 	nq_vm_label(tgid, lab, sizeof(w->labels[0]));
 	if (w->json) {
-		printf("{\"type\":\"vm\",\"pid\":%u,\"label\":", tgid);
-		nq_json_string(stdout, lab);
-		printf("}\n");
+		struct nq_json j;
+
+		nq_json_init(&j, stdout);
+		nq_json_begin_object(&j);
+		nq_json_kstr(&j, "type", "vm");
+		nq_json_ku64(&j, "pid", tgid);
+		nq_json_kstr(&j, "label", lab);
+		nq_json_end_object(&j);
+		putchar('\n');
 	} else {
 		if (w->tty)
 			nq_tty_status_clear(stdout);
@@ -128,6 +135,36 @@ static void on_counted(unsigned int kind, uint64_t n, void *ctx)
 	nq_engine_count(w->engine, kind, n);
 }
 
+static void interval_json(const struct watch *w, const struct nq_stats *s, uint64_t elapsed_ms,
+			  double dt)
+{
+	struct nq_json j;
+
+	nq_json_init(&j, stdout);
+	nq_json_begin_object(&j);
+	nq_json_kstr(&j, "type", "interval");
+	nq_json_ku64(&j, "t_ms", elapsed_ms);
+	nq_json_ku64(&j, "events", s->events);
+	nq_json_key(&j, "events_per_s");
+	nq_json_double(&j, (double)(s->events - w->last_events) / dt, 1);
+	nq_json_key(&j, "by_kind_per_s");
+	nq_json_begin_object(&j);
+	for (int k = 1; k < NQ_EV__MAX; k++) {
+		uint64_t d = s->by_kind[k] - w->last_by_kind[k];
+
+		if (!d)
+			continue;
+		nq_json_key(&j, nq_kind_name(k));
+		nq_json_double(&j, (double)d / dt, 1);
+	}
+	nq_json_end_object(&j);
+	nq_json_ku64(&j, "pairs", s->pairs);
+	nq_json_ku64(&j, "violations", w->violations);
+	nq_json_ku64(&j, "drops", nq_live_drops(w->live));
+	nq_json_end_object(&j);
+	putchar('\n');
+}
+
 static void tick(void *ctx, uint64_t elapsed_ms)
 {
 	struct watch *w = ctx;
@@ -155,20 +192,7 @@ static void tick(void *ctx, uint64_t elapsed_ms)
 		nq_tty_status_line(line, sizeof(line), &st, nq_tty_width(1), w->color);
 		nq_tty_status_update(stdout, line);
 	} else if (w->json) {
-		printf("{\"type\":\"interval\",\"t_ms\":%" PRIu64 ",\"events\":%" PRIu64
-		       ",\"events_per_s\":%.1f,\"by_kind_per_s\":{",
-		       elapsed_ms, s->events, (double)(s->events - w->last_events) / dt);
-		for (int k = 1; k < NQ_EV__MAX; k++) {
-			uint64_t d = s->by_kind[k] - w->last_by_kind[k];
-
-			if (!d)
-				continue;
-			printf("%s\"%s\":%.1f", first ? "" : ",", nq_kind_name(k), (double)d / dt);
-			first = false;
-		}
-		printf("},\"pairs\":%" PRIu64 ",\"violations\":%" PRIu64 ",\"drops\":%" PRIu64
-		       "}\n",
-		       s->pairs, w->violations, nq_live_drops(w->live));
+		interval_json(w, s, elapsed_ms, dt);
 	} else {
 		printf("[%7.1fs] %.1f events/s (", (double)elapsed_ms / 1000.0,
 		       (double)(s->events - w->last_events) / dt);

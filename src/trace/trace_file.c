@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <zlib.h>
 
+#include "common/text.h"
 #include "trace_internal.h"
 
 #define REC_LEN (NQ_REC_HDR_LEN + NQ_EVENT_SIZE)
@@ -47,11 +48,10 @@ static void put_meta_line(char *out, size_t *len, const char *key, const char *v
 	out[(*len)++] = '\n';
 }
 
-/* The meta text.  Worst case: every plan line one byte long, "probe=x\n" per 2 bytes. */
+/* The meta text: a few short lines and one probe line per plan point. */
 static char *build_meta(const struct nq_trace_meta *m, size_t *len)
 {
-	char *out = malloc(1024 + 4 * sizeof(m->plan));
-	size_t plen;
+	char *out = malloc(1024 + NQ_PLAN_MAX_POINTS * (NQ_PLAN_LINE_MAX + 8));
 
 	*len = 0;
 	if (!out || !m)
@@ -60,18 +60,11 @@ static char *build_meta(const struct nq_trace_meta *m, size_t *len)
 	put_meta_line(out, len, "host", m->host, sizeof(m->host));
 	put_meta_line(out, len, "flow", m->flow, sizeof(m->flow));
 	put_meta_line(out, len, "isa", m->isa, sizeof(m->isa));
-	plen = strnlen(m->plan, sizeof(m->plan));
-	for (size_t i = 0; i < plen;) {
-		const char *nl = memchr(m->plan + i, '\n', plen - i);
-		size_t l = nl ? (size_t)(nl - (m->plan + i)) : plen - i;
+	for (unsigned int i = 0; i < m->plan.n && i < NQ_PLAN_MAX_POINTS; i++) {
+		char line[NQ_PLAN_LINE_MAX];
 
-		if (l) {
-			memcpy(out + *len, "probe=", 6);
-			memcpy(out + *len + 6, m->plan + i, l);
-			*len += 6 + l;
-			out[(*len)++] = '\n';
-		}
-		i += l + 1;
+		if (nq_plan_entry_format(&m->plan.pt[i], line, sizeof(line)) > 0)
+			put_meta_line(out, len, "probe", line, sizeof(line));
 	}
 	return out;
 }
@@ -221,8 +214,6 @@ int nq_trace_writer_close(struct nq_trace_writer *w, char *err, size_t errlen)
 static void parse_meta(struct nq_trace_reader *r, const char *p, size_t len)
 {
 	struct nq_trace_meta *m = &r->meta;
-	size_t plan_len = 0;
-	bool plan_full = false;
 
 	for (size_t i = 0; i < len;) {
 		const char *line = p + i, *nl = memchr(line, '\n', len - i);
@@ -236,24 +227,16 @@ static void parse_meta(struct nq_trace_reader *r, const char *p, size_t len)
 		const char *v = eq + 1;
 #define KEY(k) (klen == sizeof(k) - 1 && !memcmp(line, k, klen))
 		if (KEY("kernel"))
-			nq_copy_field(m->kernel, sizeof(m->kernel), v, vlen);
+			nq_copy_utf8(m->kernel, sizeof(m->kernel), v, vlen);
 		else if (KEY("host"))
-			nq_copy_field(m->host, sizeof(m->host), v, vlen);
+			nq_copy_utf8(m->host, sizeof(m->host), v, vlen);
 		else if (KEY("flow"))
-			nq_copy_field(m->flow, sizeof(m->flow), v, vlen);
+			nq_copy_utf8(m->flow, sizeof(m->flow), v, vlen);
 		else if (KEY("isa"))
-			nq_copy_field(m->isa, sizeof(m->isa), v, vlen);
-		else if (KEY("probe") && !plan_full) {
-			/* Whole lines only: a cut plan line would be misread. */
-			if (plan_len + vlen + 1 < sizeof(m->plan)) {
-				memcpy(m->plan + plan_len, v, vlen);
-				plan_len += vlen;
-				m->plan[plan_len++] = '\n';
-				m->plan[plan_len] = '\0';
-			} else {
-				plan_full = true;
-			}
-		}
+			nq_copy_utf8(m->isa, sizeof(m->isa), v, vlen);
+		else if (KEY("probe") && m->plan.n < NQ_PLAN_MAX_POINTS &&
+			 !nq_plan_entry_parse(v, vlen, &m->plan.pt[m->plan.n]))
+			m->plan.n++; /* a malformed point is skipped, like an unknown key */
 #undef KEY
 	}
 }

@@ -337,7 +337,13 @@ static void test_svi_needs_by_regime(void)
 	CHECK(!nq_plan_can_check(&p, NQ_V_SVI_IN_VMCS02, &why));
 	CHECK(!strcmp(why, "svi_return"));
 	nq_plan_meta(&p, &si, &m);
-	CHECK_STR_CONTAINS(m.plan, "\nsvi_regime\tguard\tvmcs01 guard inside");
+	{
+		const struct nq_plan_entry *re = nq_plan_find(&m.plan, "svi_regime");
+
+		CHECK(re != NULL);
+		CHECK(!strcmp(re->variant, "guard"));
+		CHECK_STR_CONTAINS(re->reason, "vmcs01 guard inside");
+	}
 	CHECK(!strcmp(m.flow, "6.12+, vmcs01 guard"));
 
 	/* deferred: the return is needed, the switch probe is not */
@@ -362,23 +368,25 @@ static void test_svi_needs_by_regime(void)
 	CHECK(nq_plan_can_check(&p, NQ_V_SVI_IN_VMCS02, NULL));
 }
 
+/* The plan as a trace header carries it: one point per probe, in the text form. */
 static void test_plan_lines(void)
 {
 	struct nq_sysinfo si;
 	struct nq_plan p;
-	char buf[4096];
-	int lines = 0;
+	struct nq_plan_data pd;
+	const struct nq_plan_entry *e;
+	char line[NQ_PLAN_LINE_MAX];
 
 	host(&si, "svm");
 	nq_ksym_set(syms_svm_612);
 	si.has_apic_ack = true;
 	nq_plan_build(&p, &si, NQ_TPM_AUTO);
-	nq_plan_format(&p, buf, sizeof(buf));
-	for (char *l = buf; (l = strchr(l, '\n')); l++)
-		lines++;
-	CHECK_EQ(lines, NQ_PT__MAX);
-	CHECK_STR_CONTAINS(buf, "accept\tready\traw_tp kvm:kvm_apic_accept_irq\n");
-	CHECK_STR_CONTAINS(buf, "check_vmx\tunavailable\t");
+	nq_plan_data(&p, &pd);
+	CHECK_EQ(pd.n, NQ_PT__MAX);
+	CHECK(nq_plan_entry_format(&pd.pt[NQ_PT_ACCEPT], line, sizeof(line)) > 0);
+	CHECK(!strcmp(line, "accept\tready\traw_tp kvm:kvm_apic_accept_irq"));
+	e = nq_plan_find(&pd, "check_vmx");
+	CHECK(e && e->status == NQ_PS_UNAVAILABLE && e->reason[0]);
 }
 
 int main(void)
