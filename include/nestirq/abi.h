@@ -48,6 +48,7 @@ enum nq_kind {
 	NQ_EV_SVI_RETURN = 13,	    /* vmx_hwapic_isr_update returned */
 	NQ_EV_EXTINT = 14,	    /* kvm_cpu_get_extint returned inside a check */
 	NQ_EV_VM_GONE = 15,	    /* userspace marker: the VM (tgid / vm_id) is gone */
+	NQ_EV_SYNC = 16,	    /* userspace marker: every loss before here is reported */
 	NQ_EV__MAX
 };
 

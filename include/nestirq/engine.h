@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "nestirq/abi.h"
+#include "nestirq/abi_names.h" /* nq_kind_name() */
 
 /*
  * Violations: each one is a proof, from the kernel's own state, that an
@@ -51,9 +52,7 @@ struct nq_violation;
 const char *nq_finding_name(const struct nq_violation *f);
 /* The invariant (I1..I6 of the docs) a violation kind belongs to. */
 const char *nq_violation_invariant(enum nq_violation_kind kind);
-const char *nq_kind_name(unsigned int kind);
 /* Returns -1 for an unknown name. */
-int nq_kind_from_name(const char *name);
 int nq_violation_from_name(const char *name);
 
 #define NQ_EVIDENCE_MAX	 6
@@ -151,9 +150,11 @@ void nq_engine_count(struct nq_engine *e, unsigned int kind, uint64_t n);
 /*
  * Findings are held until a sync point, so that a loss reported after the
  * records that completed them (the live side places a marker only when it
- * sees the next record of the dropping CPU) withholds them instead of
- * letting a gap become a verdict.  The live loop calls this after each batch,
- * once its loss markers are delivered; replay needs only nq_engine_finish.
+ * sees the next record of the dropping CPU, and reads missed kretprobes once
+ * a second) withholds them instead of letting a gap become a verdict.  The
+ * live side emits NQ_EV_SYNC records once every loss up to then is
+ * reported; they are recorded in traces too, so a replay reaches the same
+ * verdicts.  nq_engine_sync is the same for callers without such records.
  */
 void nq_engine_sync(struct nq_engine *e);
 /* Close open checks at the end of a stream (replay EOF, live shutdown); syncs. */

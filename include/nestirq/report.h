@@ -23,9 +23,6 @@ void nq_report_summary(FILE *out, const struct nq_stats *s, bool json);
  */
 void nq_report_summary_damaged(FILE *out, const struct nq_stats *s, bool json, const char *damage);
 
-/* s as a JSON string literal, quotes included (NULL prints ""). */
-void nq_json_string(FILE *out, const char *s);
-
 /* The trace header (replay): kernel, host, flow and probe plan. */
 void nq_report_meta(FILE *out, const struct nq_trace_meta *m, bool json);
 

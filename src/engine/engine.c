@@ -252,6 +252,9 @@ void nq_engine_feed(struct nq_engine *e, const struct nq_event *ev)
 	case NQ_EV_VM_GONE:
 		on_vm_gone(e, ev);
 		return;
+	case NQ_EV_SYNC:
+		nq_findings_flush(e);
+		return;
 	case NQ_EV_HW_NESTED_VMEXIT:
 		count_reason(e->stats.hw_exit_reasons, ev->hw_exit.reason);
 		resolve(e, ev, &w);

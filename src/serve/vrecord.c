@@ -44,27 +44,33 @@ static int priority(const struct nq_violation *v)
 }
 
 /*
- * The evidence events as a JSON array, each rendered by the trace codec
- * (nq_jsonl_format_event: the same objects as a JSON-lines trace, so a
- * record's evidence can be replayed).  The codec hands out finished JSON,
- * which is spliced in here and only here.
+ * The evidence events as a JSON array, each written by the trace codec
+ * (nq_jsonl_write_event: the same objects as a JSON-lines trace, so a
+ * record's evidence can be replayed).
  */
+static void write_evidence(struct nq_json *w, const struct nq_violation *v)
+{
+	nq_json_begin_array(w);
+	for (unsigned int i = 0; i < v->n_evidence && i < NQ_EVIDENCE_MAX; i++)
+		nq_jsonl_write_event(w, &v->evidence[i]);
+	nq_json_end_array(w);
+}
+
+/* The evidence array alone, for the journal's NESTIRQ_EVIDENCE field. */
 static char *evidence_json(const struct nq_violation *v)
 {
-	char *buf = NULL, line[512];
+	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
+	struct nq_json w;
+	int rc;
 
 	if (!f)
 		return NULL;
-	fputc('[', f);
-	for (unsigned int i = 0; i < v->n_evidence && i < NQ_EVIDENCE_MAX; i++) {
-		if (nq_jsonl_format_event(&v->evidence[i], line, sizeof(line)) < 0)
-			snprintf(line, sizeof(line), "null");
-		fprintf(f, "%s%s", i ? "," : "", line);
-	}
-	fputc(']', f);
-	if (fclose(f)) {
+	nq_json_init(&w, f);
+	write_evidence(&w, v);
+	rc = nq_json_finish(&w);
+	if (fclose(f) || rc) {
 		free(buf);
 		return NULL;
 	}
@@ -84,16 +90,14 @@ static void rfc3339(char *buf, size_t len, int64_t wall_ns)
 
 char *nq_vrec_json(const struct nq_violation *v, const struct nq_vrec_ctx *c)
 {
-	char *buf = NULL, *ev = evidence_json(v), ts[48];
+	char *buf = NULL, ts[48];
 	size_t len = 0;
-	FILE *f = ev ? open_memstream(&buf, &len) : NULL;
+	FILE *f = open_memstream(&buf, &len);
 	struct nq_json w;
 	int rc;
 
-	if (!f) {
-		free(ev);
+	if (!f)
 		return NULL;
-	}
 	rfc3339(ts, sizeof(ts), c->wall_ns);
 	nq_json_init(&w, f);
 	nq_json_begin_object(&w);
@@ -114,10 +118,10 @@ char *nq_vrec_json(const struct nq_violation *v, const struct nq_vrec_ctx *c)
 		nq_json_u64(&w, v->vcpu_id);
 	nq_json_ku64(&w, "ts", v->ts_ns);
 	nq_json_kstr(&w, "message", v->message);
-	/* The object stays open for the spliced evidence, which closes it. */
-	rc = w.error ? -1 : 0;
-	fprintf(f, ",\"evidence\":%s}", ev);
-	free(ev);
+	nq_json_key(&w, "evidence");
+	write_evidence(&w, v);
+	nq_json_end_object(&w);
+	rc = nq_json_finish(&w);
 	if (fclose(f) || rc) {
 		free(buf);
 		return NULL;
