@@ -31,9 +31,12 @@ NQ_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD) $(CPPFLAGS)
 NQ_CFLAGS := -std=c11 $(WARN) -MMD -MP
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
+# The parts of serve that need no library beyond libc: address parsing and
+# the structured violation records, unit-tested with the core.
+SERVE_CORE_SRCS := src/serve/netaddr.c src/serve/vrecord.c src/serve/vring.c
 CORE_SRCS := $(sort $(wildcard src/common/*.c src/trace/*.c src/engine/*.c src/report/*.c)) \
-	src/serve/netaddr.c
-SERVE_SRCS := $(filter-out src/serve/netaddr.c,$(sort $(wildcard src/serve/*.c)))
+	$(SERVE_CORE_SRCS)
+SERVE_SRCS := $(filter-out $(SERVE_CORE_SRCS),$(sort $(wildcard src/serve/*.c)))
 LIVE_SRCS := $(sort $(wildcard src/live/*.c))
 CMD_SRCS := $(sort $(wildcard src/cmd/*.c))
 
@@ -53,6 +56,10 @@ SAN_CORE_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(CORE_SRCS))
 # `make deps all` links against what `deps` has just installed.
 BPF_LIBS = $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
 MHD_LIBS = $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
+# serve: sd_journal_send, the --web.config.file YAML, bcrypt via crypt_rn,
+# and GnuTLS (already libmicrohttpd's) to check the certificate and key.
+SERVE_LIBS = $(shell $(PKG_CONFIG) --libs libsystemd yaml-0.1 libxcrypt gnutls 2>/dev/null || \
+	echo -lsystemd -lyaml -lcrypt -lgnutls)
 CORE_LIBS := -lz -lm
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -79,7 +86,7 @@ all: $(BUILD)/nestirq
 # is missing (a fresh machine that has not run `make deps`).
 check-libs:
 	$(Q)missing=; \
-	for p in libbpf libmicrohttpd libelf zlib; do \
+	for p in libbpf libmicrohttpd libelf zlib libsystemd yaml-0.1 libxcrypt gnutls; do \
 		$(PKG_CONFIG) --exists $$p 2>/dev/null || missing="$$missing $$p"; \
 	done; \
 	command -v $(CLANG) >/dev/null || missing="$$missing clang"; \
@@ -90,7 +97,7 @@ check-libs:
 
 $(BUILD)/nestirq: $(CMD_OBJS) $(SERVE_OBJS) $(LIVE_OBJS) $(CORE_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) $(MHD_LIBS) $(CORE_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) $(MHD_LIBS) $(SERVE_LIBS) $(CORE_LIBS)
 
 # The live objects and the commands include the skeletons.
 $(LIVE_OBJS) $(CMD_OBJS): $(BPF_SKELS)
@@ -196,3 +203,43 @@ clean:
 	$(Q)rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- Install (README "Install") ----
+# make install [PREFIX=/usr/local] [DESTDIR=staging]; make uninstall with the same.
+VERSION := $(shell sed -n 's/^\#define NESTIRQ_VERSION "\(.*\)"/\1/p' src/cmd/main.c)
+SCDOC ?= scdoc
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/nestirq
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL ?= install
+INSTALLED := $(BINDIR)/nestirq $(MANDIR)/man8/nestirq.8 $(COMPLETIONDIR)/nestirq \
+	$(SYSTEMDUNITDIR)/nestirq.service $(DATADIR)/nestirq-alerts.yml $(DATADIR)/nestirq-dashboard.json
+
+.PHONY: man install uninstall
+man: $(BUILD)/man/nestirq.8
+
+# The man page's one source is man/nestirq.8.scd; tests/cli/install.sh
+# checks it names every flag each command's --help shows.
+$(BUILD)/man/nestirq.8: man/nestirq.8.scd src/cmd/main.c
+	$(call msg,SCDOC,$@)
+	$(Q)command -v $(SCDOC) >/dev/null || { echo "nestirq: scdoc is missing (run: make deps)" >&2; exit 1; }
+	$(Q)mkdir -p $(@D)
+	$(Q)sed 's/@VERSION@/$(VERSION)/' $< | $(SCDOC) > $@
+
+install: all man
+	$(Q)$(INSTALL) -Dm755 $(BUILD)/nestirq $(DESTDIR)$(BINDIR)/nestirq
+	$(Q)$(INSTALL) -Dm644 $(BUILD)/man/nestirq.8 $(DESTDIR)$(MANDIR)/man8/nestirq.8
+	$(Q)$(INSTALL) -Dm644 contrib/bash-completion/nestirq $(DESTDIR)$(COMPLETIONDIR)/nestirq
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	$(Q)sed 's|/usr/local/bin/nestirq|$(BINDIR)/nestirq|g' contrib/systemd/nestirq.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/nestirq.service
+	$(Q)chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/nestirq.service
+	$(Q)$(INSTALL) -Dm644 contrib/prometheus/nestirq-alerts.yml $(DESTDIR)$(DATADIR)/nestirq-alerts.yml
+	$(Q)$(INSTALL) -Dm644 contrib/grafana/nestirq-dashboard.json $(DESTDIR)$(DATADIR)/nestirq-dashboard.json
+	$(Q)printf '  %-8s %s\n' INSTALL "$(addprefix $(DESTDIR),$(INSTALLED))"
+
+uninstall:
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	$(Q)rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || true

@@ -6,6 +6,10 @@ set -u
 BUILD=${BUILD:-build}
 NQ=$BUILD/nestirq
 cd "$(dirname "$0")/.."
+# On a host shared with other BPF/KVM users: hold NQ_LIVE_LOCK while running.
+if [ -n "${NQ_LIVE_LOCK:-}" ] && [ -z "${NQ_LIVE_LOCKED:-}" ]; then
+	NQ_LIVE_LOCKED=1 exec flock "$NQ_LIVE_LOCK" bash scripts/run-main.sh "$@"
+fi
 
 echo "== nestirq doctor =="
 "$NQ" doctor

@@ -2,6 +2,10 @@
 # Runs every test and prints one closing line: "N passed, N failed, N skipped".
 # Each test program prints "PASS: name", "FAIL: name: why" or "SKIP: name: why"
 # lines; a program that exits non-zero without a FAIL line counts as one failure.
+# Knobs: NQ_FUZZ_SECONDS per fuzzer (default 30; 0 skips them), NQ_E2E=0 skips
+# the emulators, NQ_SYSTEM=1 adds tests/system/ (fresh Debian 12 roots, the
+# .deb, systemd-nspawn; .ci/run sets it), NQ_LIVE_LOCK=FILE runs each test
+# program under `flock FILE` (hosts shared with other BPF/KVM users).
 set -u
 BUILD=${BUILD:-build}
 FUZZ_SECONDS=${NQ_FUZZ_SECONDS:-30}
@@ -15,7 +19,12 @@ trap 'rm -rf "$log"' EXIT
 run_one() { # name, command...
 	local name=$1 out=$log/out rc
 	shift
-	"$@" >"$out" 2>&1
+	# Not the system tests: they take the lock themselves, step by step.
+	if [ -n "${NQ_LIVE_LOCK:-}" ] && [ "${name#system/}" = "$name" ]; then
+		flock "$NQ_LIVE_LOCK" "$@" >"$out" 2>&1
+	else
+		"$@" >"$out" 2>&1
+	fi
 	rc=$?
 	local p f s
 	p=$(grep -c '^PASS: ' "$out")
@@ -52,6 +61,10 @@ done
 for f in "$BUILD"/fuzz/*; do
 	[ -x "$f" ] || continue
 	name=$(basename "$f")
+	if [ "$FUZZ_SECONDS" = 0 ]; then
+		run_one "fuzz/$name" echo "SKIP: $name: NQ_FUZZ_SECONDS=0"
+		continue
+	fi
 	corpus=$log/corpus-$name
 	mkdir -p "$corpus"
 	cp tests/fuzz/corpus/* "$corpus"/ 2>/dev/null
@@ -66,6 +79,13 @@ for f in "$BUILD"/fuzz/*; do
 	}
 	run_one "fuzz/$name" fuzz_case
 done
+
+if [ "${NQ_SYSTEM:-0}" = 1 ]; then
+	for t in tests/system/*.sh; do
+		[ "$(basename "$t")" = lib.sh ] && continue
+		run_one "system/$(basename "$t" .sh)" bash "$t"
+	done
+fi
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

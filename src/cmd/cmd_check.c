@@ -23,6 +23,7 @@
 #include "live/live.h"
 #include "nestirq/engine.h"
 #include "nestirq/gate.h"
+#include "nestirq/report.h"
 #include "nestirq/trace.h"
 
 #define WORKLOAD_GRACE_MS 5000 /* SIGTERM, then SIGKILL after this */
@@ -38,6 +39,7 @@ struct check {
 	pid_t child;
 	int child_status; /* wait status, valid when child_done */
 	bool child_done;
+	bool all_violations; /* every one on stderr, not just the gate's evidence */
 };
 
 /* The violation kinds by name, from the engine's table, wrapped at width (0: never). */
@@ -65,8 +67,9 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: nestirq check [--duration T] [-p PID] [--require INV[,INV...]]\n"
-		"                     [--junit FILE] [-- CMD [ARGS...]]\n"
+		"                     [--junit FILE] [--all-violations] [-- CMD [ARGS...]]\n"
 		"       nestirq check --replay FILE [--require INV[,INV...]] [--junit FILE]\n"
+		"                     [--all-violations]\n"
 		"\n"
 		"A CI gate: check the invariants on the live hypervisor for a duration, for\n"
 		"as long as CMD runs, or over a recorded trace, and print TAP version 13:\n"
@@ -80,6 +83,8 @@ static void usage(FILE *out)
 		"  -r, --require INV    fail with exit 4 if INV cannot be checked here\n"
 		"                       (violation kind names, comma list or repeated)\n"
 		"      --junit FILE     also write JUnit XML to FILE\n"
+		"      --all-violations also print every violation, with its evidence, on\n"
+		"                       stderr (the report keeps the first 3 of each kind)\n"
 		"\n");
 	list_invariants(out, "invariants:", " ", 76);
 	fprintf(out, "\n\n"
@@ -114,6 +119,22 @@ static void on_violation(const struct nq_violation *v, void *ctx)
 	struct check *c = ctx;
 
 	nq_gate_violation(&c->gate, v);
+	if (c->all_violations)
+		nq_report_violation(stderr, v, false);
+}
+
+/* The TAP evidence is bounded: say so where a storm was cut short. */
+static void note_evidence_bound(struct check *c)
+{
+	for (unsigned int i = 0; i < c->gate.npoints; i++) {
+		struct nq_gate_point *p = &c->gate.pt[i];
+
+		if (p->violations > p->nviol && !c->all_violations)
+			nq_gate_diag(p, "evidence_shown",
+				     "the first %u of %" PRIu64
+				     " (--all-violations prints every one on stderr)",
+				     p->nviol, p->violations);
+	}
 }
 
 static void on_event(const struct nq_event *ev, void *ctx)
@@ -486,6 +507,7 @@ static int parse(int argc, char **argv, struct check *c)
 		{"replay", required_argument, NULL, 'R'},
 		{"require", required_argument, NULL, 'r'},
 		{"junit", required_argument, NULL, 'J'},
+		{"all-violations", no_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -513,6 +535,9 @@ static int parse(int argc, char **argv, struct check *c)
 			break;
 		case 'J':
 			c->junit = optarg;
+			break;
+		case 'A':
+			c->all_violations = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -543,6 +568,7 @@ static int report(struct check *c, bool damaged)
 {
 	nq_engine_finish(c->engine);
 	run_points(c);
+	note_evidence_bound(c);
 	if (c->cmd && c->child_done) {
 		char st[64];
 

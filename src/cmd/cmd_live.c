@@ -119,7 +119,7 @@ int nq_cli_live_loop(const struct nq_cli_loop *lp)
 	int rc = 0;
 
 	while (!nq_live_stop) {
-		int r = nq_live_poll(lp->live, 100);
+		int r = lp->live ? nq_live_poll(lp->live, 100) : 0;
 		uint64_t now;
 
 		if (r < 0) {
@@ -130,10 +130,10 @@ int nq_cli_live_loop(const struct nq_cli_loop *lp)
 			rc = -1;
 			break;
 		}
-		if (!nq_live_attached(lp->live))
+		if (!lp->live || !nq_live_attached(lp->live))
 			usleep(100000);
 		now = nq_cli_now_ms();
-		if (now >= next_mod) {
+		if (lp->live && now >= next_mod) {
 			next_mod = now + 1000;
 			loop_check_modules(lp);
 		}
@@ -151,7 +151,9 @@ int nq_cli_live_loop(const struct nq_cli_loop *lp)
 			break;
 	}
 	/* Drain what is left; every loss reported before the engine finishes. */
-	nq_live_poll(lp->live, 0);
-	nq_live_sync(lp->live);
+	if (lp->live) {
+		nq_live_poll(lp->live, 0);
+		nq_live_sync(lp->live);
+	}
 	return rc;
 }

@@ -32,7 +32,8 @@ struct nq_live;
  *   5. stops on SIGINT/SIGTERM (nq_live_stop) or after duration_ms.
  * It drains the ring buffer (nq_live_poll(live, 0)) and reports every loss
  * with a final sync record (nq_live_sync) before returning.
- * Every hook is optional and gets ctx.
+ * Every hook is optional and gets ctx.  live may be NULL (serve --replay):
+ * the loop then only paces the hooks, a pass every 100 ms, until stopped.
  */
 struct nq_cli_loop {
 	const char *cmd; /* names the command in messages: "nestirq CMD: ..." */

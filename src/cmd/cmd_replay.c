@@ -7,36 +7,51 @@
 
 #include "cli.h"
 #include "nestirq/engine.h"
+#include "nestirq/ratelimit.h"
 #include "nestirq/report.h"
 #include "nestirq/trace.h"
 
 struct replay_opts {
 	bool json;
 	bool quiet;
+	bool all;
 	unsigned int max_vcpus;
+	struct nq_ratelimit *rl;
 };
 
+static void print_suppressed(const struct nq_rl_report *r, void *ctx)
+{
+	const struct replay_opts *o = ctx;
+
+	nq_ratelimit_print(stdout, r, o->json);
+}
+
+/* Trace time drives the limiter, so the output does not depend on the host's speed. */
 static void print_violation(const struct nq_violation *v, void *ctx)
 {
 	const struct replay_opts *o = ctx;
 
-	if (!o->quiet)
+	if (!o->quiet && nq_ratelimit_allow(o->rl, nq_rl_kind(v), v->tgid, v->ts_ns))
 		nq_report_violation(stdout, v, o->json);
 }
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: nestirq replay [--json] [--quiet] [--max-vcpus N] FILE\n"
-		     "\n"
-		     "Analyse a trace written by `nestirq record` (binary) or a JSON-lines trace.\n"
-		     "FILE may be - for standard input.\n"
-		     "\n"
-		     "  --json          one JSON object per line: trace header, findings, summary\n"
-		     "  --quiet         print only the summary\n"
-		     "  --max-vcpus N   bound on tracked vCPUs (default 1024, LRU beyond)\n"
-		     "\n"
-		     "exit: 0 no violation, 1 violations, 2 usage or unreadable file,\n"
-		     "      3 trace damaged (events before the damage were analysed)\n");
+	fprintf(out,
+		"usage: nestirq replay [--json] [--quiet] [--all-violations] [--max-vcpus N] FILE\n"
+		"\n"
+		"Analyse a trace written by `nestirq record` (binary) or a JSON-lines trace.\n"
+		"FILE may be - for standard input.\n"
+		"\n"
+		"  --json          one JSON object per line: trace header, findings, summary\n"
+		"  --quiet         print only the summary\n"
+		"  --all-violations  print every finding (default: the first 5 of each\n"
+		"                  (kind, VM) in full, then one line per 10 s of trace time\n"
+		"                  saying how many more were suppressed; counts stay exact)\n"
+		"  --max-vcpus N   bound on tracked vCPUs (default 1024, LRU beyond)\n"
+		"\n"
+		"exit: 0 no violation, 1 violations, 2 usage or unreadable file,\n"
+		"      3 trace damaged (events before the damage were analysed)\n");
 }
 
 int cmd_replay(int argc, char **argv)
@@ -45,6 +60,7 @@ int cmd_replay(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"max-vcpus", required_argument, NULL, 'm'},
+		{"all-violations", no_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -66,6 +82,9 @@ int cmd_replay(int argc, char **argv)
 			break;
 		case 'q':
 			o.quiet = true;
+			break;
+		case 'A':
+			o.all = true;
 			break;
 		case 'm':
 			o.max_vcpus = (unsigned int)strtoul(optarg, &end, 10);
@@ -94,6 +113,13 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "nestirq replay: %s: %s\n", argv[optind], err);
 		return NQ_EXIT_USAGE;
 	}
+	o.rl = malloc(sizeof(*o.rl));
+	if (!o.rl) {
+		fprintf(stderr, "nestirq replay: out of memory\n");
+		nq_trace_reader_close(r);
+		return NQ_EXIT_USAGE;
+	}
+	nq_ratelimit_init(o.rl, o.all ? 0 : NQ_RL_BURST, NQ_RL_INTERVAL_NS, print_suppressed, &o);
 	cfg.max_vcpus = o.max_vcpus;
 	cfg.on_violation = print_violation;
 	cfg.on_info = print_violation;
@@ -102,6 +128,7 @@ int cmd_replay(int argc, char **argv)
 	if (!e) {
 		fprintf(stderr, "nestirq replay: out of memory\n");
 		nq_trace_reader_close(r);
+		free(o.rl);
 		return NQ_EXIT_USAGE;
 	}
 	if (!o.quiet)
@@ -110,6 +137,8 @@ int cmd_replay(int argc, char **argv)
 	while ((st = nq_trace_read(r, &ev)) == NQ_READ_EVENT)
 		nq_engine_feed(e, &ev);
 	nq_engine_finish(e);
+	if (!o.quiet)
+		nq_ratelimit_flush(o.rl, 0, true);
 	if (st == NQ_READ_ERROR) {
 		fflush(stdout);
 		fprintf(stderr, "nestirq replay: %s: %s\n", argv[optind], nq_trace_reader_error(r));
@@ -123,5 +152,6 @@ int cmd_replay(int argc, char **argv)
 		rc = st == NQ_READ_ERROR ? NQ_EXIT_DAMAGED : NQ_EXIT_OK;
 	nq_engine_free(e);
 	nq_trace_reader_close(r);
+	free(o.rl);
 	return rc;
 }

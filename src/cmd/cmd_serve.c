@@ -22,8 +22,10 @@
 #include "live/live.h"
 #include "nestirq/engine.h"
 #include "nestirq/netaddr.h"
+#include "nestirq/trace.h"
 #include "nestirq/version.h"
 #include "serve/serve.h"
+#include "serve/webconfig.h"
 
 /*
  * 9747: in the 9100-9999 exporter range of Prometheus' "default port
@@ -32,9 +34,8 @@
  */
 #define DEFAULT_LISTEN "127.0.0.1:9747"
 
-#define SNAP_EVERY_MS	      100  /* publish at most this often under load */
-#define SLOW_EVERY_MS	      1000 /* BPF program stats (the loop re-plans at this pace too) */
-#define VIOLATION_LOG_PER_MIN 60
+#define SNAP_EVERY_MS 100  /* publish at most this often under load */
+#define SLOW_EVERY_MS 1000 /* BPF program stats (the loop re-plans at this pace too) */
 
 struct serve {
 	struct nq_serve_shared *sh;
@@ -42,7 +43,7 @@ struct serve {
 	struct nq_live *live;
 	struct nq_vm_table vms;
 	int stats_fd;
-	uint64_t minute_start, logged_this_minute, unlogged;
+	struct nq_vsink *vsink;	      /* journald, --log and /violations (src/serve/vsink.c) */
 	uint64_t last_snap;	      /* CLOCK_MONOTONIC ms of the last publish */
 	struct nq_metrics_snap *next; /* built here, copied under the lock */
 };
@@ -58,17 +59,25 @@ static void on_hup(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: nestirq serve [--listen ADDR:PORT] [--allow-remote] [--log FILE]\n"
-		"                     [--enable-bpf-stats] [-p PID]\n"
+		"usage: nestirq serve [--listen ADDR:PORT] [--allow-remote] [--web.config.file "
+		"FILE]\n"
+		"                     [--log FILE]\n"
+		"                     [--enable-bpf-stats] [-p PID] [--replay FILE]\n"
 		"\n"
 		"Trace the live hypervisor as a daemon and export Prometheus metrics.\n"
 		"\n"
-		"  -l, --listen ADDR:PORT  where to serve /metrics and /healthz\n"
+		"  -l, --listen ADDR:PORT  where to serve /metrics, /healthz and /violations\n"
 		"                          (default %s; [::1]:PORT for IPv6)\n"
 		"      --allow-remote      permit a non-loopback listen address\n"
-		"      --log FILE          log to FILE (reopened on SIGHUP) instead of stderr\n"
+		"      --web.config.file FILE  TLS and basic auth, in the Prometheus\n"
+		"                          exporter-toolkit format (tls_server_config:\n"
+		"                          cert_file, key_file; basic_auth_users: bcrypt)\n"
+		"      --log FILE          log JSON lines to FILE (reopened on SIGHUP) instead of\n"
+		"                          stderr; violations carry their evidence\n"
 		"      --enable-bpf-stats  count BPF run time while running (restored on exit)\n"
 		"  -p, --pid PID           only this hypervisor process\n"
+		"      --replay FILE       serve what a recorded trace shows instead of the live\n"
+		"                          host (test log and alert pipelines; no BPF needed)\n"
 		"\n"
 		"exit: 0 stopped by SIGINT/SIGTERM, 2 usage or setup error,\n"
 		"      4 this host cannot load the BPF programs\n",
@@ -84,25 +93,23 @@ static void on_violation(const struct nq_violation *v, void *ctx)
 {
 	struct serve *s = ctx;
 	struct nq_vm_slot *slot = nq_vm_table_count(&s->vms, v->tgid, v->kind);
-	uint64_t now = now_ms();
+	const char *label = NULL;
 
 	if (slot)
 		nq_vm_label(v->tgid, slot->label, sizeof(slot->label));
-	/* Violations are counted always, logged at a bounded rate. */
-	if (now - s->minute_start >= 60000) {
-		if (s->unlogged)
-			nq_log(LOG_WARNING,
-			       "%" PRIu64 " more violations in the last minute (not logged)",
-			       s->unlogged);
-		s->minute_start = now;
-		s->logged_this_minute = s->unlogged = 0;
-	}
-	if (s->logged_this_minute++ < VIOLATION_LOG_PER_MIN)
-		nq_log(LOG_WARNING, "violation %s (%s) pid=%" PRIu32 " vcpu=%" PRIu32 ": %s",
-		       nq_violation_name(v->kind), nq_violation_invariant(v->kind), v->tgid,
-		       v->vcpu_id, v->message);
-	else
-		s->unlogged++;
+	for (unsigned int i = 0; i < s->vms.n; i++)
+		if (s->vms.vm[i].tgid == v->tgid)
+			label = s->vms.vm[i].label;
+	/* Counted always (metrics); logged through the storm limiter. */
+	nq_vsink_violation(s->vsink, v, label);
+}
+
+/* Informational findings: logged as records too, but no violation counter. */
+static void on_info(const struct nq_violation *v, void *ctx)
+{
+	struct serve *s = ctx;
+
+	nq_vsink_violation(s->vsink, v, NULL);
 }
 
 static void on_event(const struct nq_event *ev, void *ctx)
@@ -119,25 +126,29 @@ static void on_counted(unsigned int kind, uint64_t n, void *ctx)
 	nq_engine_count(s->engine, kind, n);
 }
 
-static void static_info(struct serve *s, struct nq_metrics_snap *m)
+static void static_info(struct serve *s, struct nq_metrics_snap *m,
+			const struct nq_trace_meta *replayed)
 {
-	const struct nq_sysinfo *si = nq_live_sysinfo(s->live);
+	const struct nq_sysinfo *si = s->live ? nq_live_sysinfo(s->live) : NULL;
 	struct timespec ts;
 
 	snprintf(m->version, sizeof(m->version), "%s", NESTIRQ_VERSION);
-	snprintf(m->kernel, sizeof(m->kernel), "%s", si->release);
-	snprintf(m->flow, sizeof(m->flow), "%s", si->flow);
-	snprintf(m->isa, sizeof(m->isa), "%s", si->isa);
+	snprintf(m->kernel, sizeof(m->kernel), "%s", si ? si->release : replayed->kernel);
+	snprintf(m->flow, sizeof(m->flow), "%s", si ? si->flow : replayed->flow);
+	snprintf(m->isa, sizeof(m->isa), "%s", si ? si->isa : replayed->isa);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	m->start_time = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-	m->live = true;
+	m->live = s->live != NULL;
 }
 
 /* The plan can change (module load); refresh the probe and program tables. */
 static void slow_info(struct serve *s, struct nq_metrics_snap *m)
 {
-	const struct nq_plan *p = nq_live_plan(s->live);
+	const struct nq_plan *p;
 
+	if (!s->live) /* --replay: no probes */
+		return;
+	p = nq_live_plan(s->live);
 	m->nprobes = 0;
 	for (int i = 0; i < NQ_PT__MAX && i < NQ_METRICS_MAX_PROBES; i++) {
 		snprintf(m->probe[i].name, sizeof(m->probe[i].name), "%s", nq_point_names[i]);
@@ -151,11 +162,11 @@ static void slow_info(struct serve *s, struct nq_metrics_snap *m)
 static void publish(struct serve *s)
 {
 	struct nq_metrics_snap *m = s->next;
-	int ncpus = nq_live_ncpus(s->live);
+	int ncpus = s->live ? nq_live_ncpus(s->live) : 0;
 
 	memcpy(&m->stats, nq_engine_stats(s->engine), sizeof(m->stats));
 	memcpy(&m->vms, &s->vms, sizeof(m->vms));
-	m->drops_total = nq_live_drops(s->live);
+	m->drops_total = s->live ? nq_live_drops(s->live) : 0;
 	m->ncpus = ncpus > 0 ? (unsigned int)ncpus : 0;
 	m->drops_cpu_other = 0;
 	for (int c = 0; c < ncpus; c++) {
@@ -211,11 +222,15 @@ static void slow_tick(void *ctx, uint64_t elapsed_ms)
 	slow_info(s, s->next);
 }
 
-/* Every pass: SIGHUP's log reopen, and the snapshot (with the /healthz heartbeat). */
+/*
+ * Every pass: suppressed-violation reports whose interval ran out, SIGHUP's
+ * log reopen, and the snapshot (with the /healthz heartbeat).
+ */
 static void each_pass(void *ctx, uint64_t now)
 {
 	struct serve *s = ctx;
 
+	nq_vsink_tick(s->vsink, false);
 	if (reopen_log) {
 		reopen_log = 0;
 		if (nq_log_reopen())
@@ -247,7 +262,7 @@ static int run(struct serve *s)
 }
 
 struct serve_opts {
-	const char *listen, *log;
+	const char *listen, *log, *replay, *web_config;
 	bool allow_remote, enable_stats;
 	uint32_t tgid;
 };
@@ -260,6 +275,8 @@ static int parse(int argc, char **argv, struct serve_opts *o)
 		{"log", required_argument, NULL, 'L'},
 		{"enable-bpf-stats", no_argument, NULL, 'S'},
 		{"pid", required_argument, NULL, 'p'},
+		{"replay", required_argument, NULL, 'r'},
+		{"web.config.file", required_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -287,6 +304,12 @@ static int parse(int argc, char **argv, struct serve_opts *o)
 			if (nq_cli_parse_pid("serve", optarg, &o->tgid))
 				return NQ_EXIT_USAGE;
 			break;
+		case 'r':
+			o->replay = optarg;
+			break;
+		case 'W':
+			o->web_config = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return NQ_EXIT_OK;
@@ -298,6 +321,10 @@ static int parse(int argc, char **argv, struct serve_opts *o)
 	if (optind != argc) {
 		fprintf(stderr, "nestirq serve: unexpected argument '%s' (try --help)\n",
 			argv[optind]);
+		return NQ_EXIT_USAGE;
+	}
+	if (o->replay && (o->tgid || o->enable_stats)) {
+		fprintf(stderr, "nestirq serve: --replay takes no -p or --enable-bpf-stats\n");
 		return NQ_EXIT_USAGE;
 	}
 	return -1;
@@ -324,7 +351,35 @@ static int listen_addr(const struct serve_opts *o, struct sockaddr_storage *ss, 
 	return 0;
 }
 
-/* The shared snapshot, the engine and, on request, BPF run-time statistics. */
+/*
+ * --web.config.file loaded (into wc) and the log opened; warns about a remote
+ * listener without TLS and basic auth.  0 or an error printed.
+ */
+static int open_config(const struct serve_opts *o, struct nq_webconfig *wc,
+		       const struct sockaddr_storage *ss, const char *addr)
+{
+	char err[256];
+
+	if (o->web_config && nq_webconfig_load(o->web_config, wc, err, sizeof(err))) {
+		fprintf(stderr, "nestirq serve: --web.config.file %s: %s\n", o->web_config, err);
+		return -1;
+	}
+	if (nq_log_open(o->log, err, sizeof(err))) {
+		fprintf(stderr, "nestirq serve: --log %s\n", err);
+		if (o->web_config)
+			nq_webconfig_free(wc);
+		return -1;
+	}
+	if (o->allow_remote && !nq_addr_is_loopback((const struct sockaddr *)ss) &&
+	    (!o->web_config || !wc->tls || !wc->nusers))
+		nq_log(LOG_WARNING,
+		       "--listen %s without TLS and basic auth: anyone who can reach "
+		       "it reads the metrics (see --web.config.file)",
+		       addr);
+	return 0;
+}
+
+/* The shared snapshot, the engine, the record sink and, on request, BPF run-time statistics. */
 static int serve_init(struct serve *s, const struct serve_opts *o)
 {
 	struct nq_engine_config cfg = {0};
@@ -337,12 +392,15 @@ static int serve_init(struct serve *s, const struct serve_opts *o)
 	if (s->sh)
 		pthread_mutex_init(&s->sh->lock, NULL);
 	cfg.on_violation = on_violation;
+	cfg.on_info = on_info;
 	cfg.ctx = s;
-	s->engine = s->sh && s->next ? nq_engine_new(&cfg) : NULL;
+	s->vsink = nq_vsink_new();
+	s->engine = s->sh && s->next && s->vsink ? nq_engine_new(&cfg) : NULL;
 	if (!s->engine) {
 		nq_log(LOG_ERR, "out of memory");
 		return NQ_EXIT_USAGE;
 	}
+	s->sh->violations = nq_vsink_ring(s->vsink);
 	if (o->enable_stats) {
 		s->stats_fd = nq_bpf_stats_enable(err, sizeof(err));
 		if (s->stats_fd < 0) {
@@ -350,6 +408,21 @@ static int serve_init(struct serve *s, const struct serve_opts *o)
 			return NQ_EXIT_USAGE;
 		}
 	}
+	return -1;
+}
+
+/* --replay: the whole trace through the engine now, then serve what it showed. */
+static int open_replay(struct serve *s, const struct serve_opts *o)
+{
+	struct nq_trace_meta replayed;
+	char err[256];
+
+	if (nq_serve_replay(o->replay, s->engine, &replayed, err, sizeof(err))) {
+		nq_log(LOG_ERR, "--replay %s: %s", o->replay, err);
+		return NQ_EXIT_USAGE;
+	}
+	static_info(s, s->next, &replayed);
+	publish(s);
 	return -1;
 }
 
@@ -370,7 +443,7 @@ static int open_live(struct serve *s, const struct serve_opts *o)
 		nq_log(LOG_ERR, "%s", err);
 		return NQ_EXIT_UNSUPPORTED;
 	}
-	static_info(s, s->next);
+	static_info(s, s->next, NULL);
 	slow_info(s, s->next);
 	publish(s);
 	log_plan(s->live);
@@ -380,9 +453,9 @@ static int open_live(struct serve *s, const struct serve_opts *o)
 	return -1;
 }
 
-/* The HTTP thread, with SIGINT/SIGTERM/SIGHUP left to the event loop. */
+/* The HTTP thread (TLS and basic auth per wc, may be NULL), signals left to the event loop. */
 static struct nq_http *start_http(struct serve *s, const struct sockaddr_storage *ss,
-				  const char *addr)
+				  const char *addr, struct nq_webconfig *wc, bool replay)
 {
 	struct nq_http *http;
 	struct sigaction sa;
@@ -395,7 +468,7 @@ static struct nq_http *start_http(struct serve *s, const struct sockaddr_storage
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	http = nq_http_start((const struct sockaddr *)ss, s->sh, err, sizeof(err));
+	http = nq_http_start((const struct sockaddr *)ss, s->sh, wc, err, sizeof(err));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_hup;
 	sigaction(SIGHUP, &sa, NULL);
@@ -404,7 +477,9 @@ static struct nq_http *start_http(struct serve *s, const struct sockaddr_storage
 	if (!http)
 		nq_log(LOG_ERR, "--listen %s: %s", addr, err);
 	else
-		nq_log(LOG_INFO, "serving http://%s/metrics and /healthz", addr);
+		nq_log(LOG_INFO, "serving %s://%s/metrics, /healthz and /violations%s%s",
+		       wc && wc->tls ? "https" : "http", addr,
+		       wc && wc->nusers ? " (basic auth)" : "", replay ? " (replayed trace)" : "");
 	return http;
 }
 
@@ -415,7 +490,7 @@ static void log_stop(struct serve *s)
 	nq_log(LOG_INFO,
 	       "stopping: %" PRIu64 " events, %" PRIu64 " pairs, %" PRIu64 " violations, %" PRIu64
 	       " ring-buffer drops; probes detached",
-	       st->events, st->pairs, st->violations, nq_live_drops(s->live));
+	       st->events, st->pairs, st->violations, s->live ? nq_live_drops(s->live) : 0);
 }
 
 static void serve_free(struct serve *s)
@@ -424,6 +499,7 @@ static void serve_free(struct serve *s)
 	if (s->stats_fd >= 0)
 		close(s->stats_fd); /* the kernel restores bpf_stats_enabled */
 	nq_engine_free(s->engine);
+	nq_vsink_free(s->vsink);
 	if (s->sh)
 		pthread_mutex_destroy(&s->sh->lock);
 	free(s->sh);
@@ -436,8 +512,9 @@ int cmd_serve(int argc, char **argv)
 	struct serve s;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
+	struct nq_webconfig wc;
 	struct nq_http *http;
-	char err[256], addr[80];
+	char addr[80];
 	int rc;
 
 	rc = parse(argc, argv, &o);
@@ -445,27 +522,29 @@ int cmd_serve(int argc, char **argv)
 		return rc;
 	if (listen_addr(&o, &ss, &sslen, addr, sizeof(addr)))
 		return NQ_EXIT_USAGE;
-	if (nq_log_open(o.log, err, sizeof(err))) {
-		fprintf(stderr, "nestirq serve: --log %s\n", err);
+	if (open_config(&o, &wc, &ss, addr))
 		return NQ_EXIT_USAGE;
-	}
 	rc = serve_init(&s, &o);
 	if (rc >= 0)
 		goto out;
-	rc = open_live(&s, &o);
+	rc = o.replay ? open_replay(&s, &o) : open_live(&s, &o);
 	if (rc >= 0)
 		goto out;
-	http = start_http(&s, &ss, addr);
+	http = start_http(&s, &ss, addr, o.web_config ? &wc : NULL, o.replay);
 	if (!http) {
 		rc = NQ_EXIT_USAGE;
 		goto out;
 	}
 	rc = run(&s);
 	nq_http_stop(http);
-	nq_engine_finish(s.engine);
+	if (s.live) /* --replay finished the engine at the end of the trace */
+		nq_engine_finish(s.engine);
+	nq_vsink_tick(s.vsink, true);
 	log_stop(&s);
 out:
 	serve_free(&s);
+	if (o.web_config)
+		nq_webconfig_free(&wc);
 	nq_log_close();
 	return rc;
 }

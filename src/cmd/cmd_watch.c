@@ -15,6 +15,7 @@
 #include "common/json_writer.h"
 #include "live/live.h"
 #include "nestirq/engine.h"
+#include "nestirq/ratelimit.h"
 #include "nestirq/report.h"
 #include "nestirq/tty.h"
 
@@ -37,6 +38,7 @@ struct watch {
 	char labels[MAX_VMS][96];
 	int nvms;
 	struct nq_live *live;
+	struct nq_ratelimit *rl;
 };
 
 static void usage(FILE *out)
@@ -46,7 +48,9 @@ static void usage(FILE *out)
 		"                     [--color auto|always|never]\n"
 		"\n"
 		"Trace the live hypervisor and report invariant violations as they happen.\n"
-		"VMs are labelled by process id and QEMU -name.\n"
+		"VMs are labelled by process id and QEMU -name.  The first 5 violations of\n"
+		"each (kind, VM) are shown in full, then one line per 10 s says how many more\n"
+		"were suppressed (the counts stay exact).\n"
 		"\n"
 		"  -p, --pid PID     only this hypervisor process\n"
 		"      --vcpu N      only this vCPU\n"
@@ -105,6 +109,8 @@ static void on_violation(const struct nq_violation *v, void *ctx)
 		return;
 	if (v->severity == NQ_SEV_VIOLATION)
 		w->violations++;
+	if (!nq_ratelimit_allow(w->rl, nq_rl_kind(v), v->tgid, nq_cli_now_ms() * 1000000u))
+		return;
 	lab = label_of(w, v->tgid);
 	if (w->tty && !w->json)
 		nq_tty_status_clear(stdout);
@@ -113,6 +119,16 @@ static void on_violation(const struct nq_violation *v, void *ctx)
 	nq_report_violation(stdout, v, w->json);
 	if (w->color && !w->json)
 		printf("\033[0m");
+	fflush(stdout);
+}
+
+static void on_suppressed(const struct nq_rl_report *r, void *ctx)
+{
+	struct watch *w = ctx;
+
+	if (w->tty && !w->json)
+		nq_tty_status_clear(stdout);
+	nq_ratelimit_print(stdout, r, w->json);
 	fflush(stdout);
 }
 
@@ -172,6 +188,7 @@ static void tick(void *ctx, uint64_t elapsed_ms)
 	double dt = (double)(elapsed_ms - w->last_ms) / 1000.0;
 	bool first = true;
 
+	nq_ratelimit_flush(w->rl, nq_cli_now_ms() * 1000000u, false);
 	if (dt <= 0)
 		dt = 1;
 	if (w->tty && !w->json) {
@@ -327,6 +344,7 @@ static int open_live(struct watch *w)
 static void print_summary(struct watch *w)
 {
 	nq_engine_finish(w->engine);
+	nq_ratelimit_flush(w->rl, 0, true);
 	if (w->tty) {
 		nq_tty_status_clear(stdout);
 		nq_tty_summary(stdout, nq_engine_stats(w->engine), nq_live_drops(w->live),
@@ -359,14 +377,18 @@ int cmd_watch(int argc, char **argv)
 	cfg.on_violation = on_violation;
 	cfg.on_info = on_violation; /* printed as INFO, never counted as a violation */
 	cfg.ctx = &w;
-	w.engine = nq_engine_new(&cfg);
+	w.rl = malloc(sizeof(*w.rl));
+	w.engine = w.rl ? nq_engine_new(&cfg) : NULL;
 	if (!w.engine) {
 		fprintf(stderr, "nestirq watch: out of memory\n");
+		free(w.rl);
 		return NQ_EXIT_USAGE;
 	}
+	nq_ratelimit_init(w.rl, NQ_RL_BURST, NQ_RL_INTERVAL_NS, on_suppressed, &w);
 	rc = open_live(&w);
 	if (rc >= 0) {
 		nq_engine_free(w.engine);
+		free(w.rl);
 		return rc;
 	}
 	lp.live = w.live;
@@ -376,6 +398,7 @@ int cmd_watch(int argc, char **argv)
 	print_summary(&w);
 	nq_live_close(w.live);
 	nq_engine_free(w.engine);
+	free(w.rl);
 	if (rc)
 		return NQ_EXIT_USAGE;
 	return w.violations ? NQ_EXIT_VIOLATION : NQ_EXIT_OK;

@@ -22,7 +22,6 @@ uint64_t nq_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-
 /* Wait until the ring buffer has data or timeout_ms passed; <0: error. */
 static int wait_ready(struct nq_live *l, int timeout_ms)
 {
@@ -33,7 +32,6 @@ static int wait_ready(struct nq_live *l, int timeout_ms)
 		return -errno;
 	return 0;
 }
-
 
 int nq_live_on_sample(void *ctx, void *data, size_t size)
 {
@@ -73,7 +71,8 @@ static void report_misses(struct nq_live *l)
 
 	if (n <= l->misses_seen)
 		return;
-	nq_lost_marker(&m, NQ_CPU_ALL, n - l->misses_seen, NQ_LOST_PROBE_MISS, nq_now_ns(), l->o.tgid);
+	nq_lost_marker(&m, NQ_CPU_ALL, n - l->misses_seen, NQ_LOST_PROBE_MISS, nq_now_ns(),
+		       l->o.tgid);
 	l->misses_total += n - l->misses_seen;
 	l->misses_seen = n;
 	if (l->o.cb)

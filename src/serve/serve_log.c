@@ -2,8 +2,10 @@
 /*
  * The daemon's log.  On stderr, lines carry sd-daemon "<N>" priority
  * prefixes when stderr is the journal (JOURNAL_STREAM names it), so
- * journald keeps the levels; a --log file gets UTC timestamps instead and
- * is reopened on SIGHUP for logrotate.  Called from both threads.
+ * journald keeps the levels.  A --log file gets JSON lines, one object per
+ * record with a UTC timestamp and a level, so that a log shipper (Vector,
+ * Fluent Bit, Promtail) routes violations without parsing text; it is
+ * reopened on SIGHUP for logrotate.  Called from both threads.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -13,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/json_writer.h"
 #include "serve.h"
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -96,6 +99,53 @@ static const char *level(int prio)
 	}
 }
 
+/* Opens a JSON line: {"time":"...Z","level":"..." -- the caller closes it. */
+static void json_head(struct nq_json *w, FILE *f, int prio, bool with_time)
+{
+	char ts[32], t[48];
+	struct timespec now;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(t, sizeof(t), "%.20s.%06dZ", ts, (int)(now.tv_nsec / 1000 % 1000000));
+	nq_json_init(w, f);
+	nq_json_begin_object(w);
+	if (with_time)
+		nq_json_kstr(w, "time", t);
+	nq_json_kstr(w, "level", level(prio));
+}
+
+bool nq_log_has_file(void)
+{
+	bool r;
+
+	pthread_mutex_lock(&log_lock);
+	r = log_file != NULL;
+	pthread_mutex_unlock(&log_lock);
+	return r;
+}
+
+bool nq_log_json(int prio, const char *obj, bool has_time)
+{
+	bool done = false;
+
+	if (!obj || obj[0] != '{')
+		return false;
+	pthread_mutex_lock(&log_lock);
+	if (log_file) {
+		struct nq_json w;
+
+		/* obj is a finished record (vrecord.c): its members follow time and level. */
+		json_head(&w, log_file, prio, !has_time);
+		fprintf(log_file, "%s%s\n", obj[1] == '}' ? "" : ",", obj + 1);
+		done = true;
+	}
+	pthread_mutex_unlock(&log_lock);
+	return done;
+}
+
 void nq_vlog(int prio, const char *fmt, va_list ap)
 {
 	char msg[1024];
@@ -107,14 +157,12 @@ void nq_vlog(int prio, const char *fmt, va_list ap)
 		msg[--n] = 0;
 	pthread_mutex_lock(&log_lock);
 	if (log_file) {
-		char ts[32];
-		struct timespec now;
-		struct tm tm;
+		struct nq_json w;
 
-		clock_gettime(CLOCK_REALTIME, &now);
-		gmtime_r(&now.tv_sec, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		fprintf(log_file, "%s nestirq[%s]: %s\n", ts, level(prio), msg);
+		json_head(&w, log_file, prio, true);
+		nq_json_kstr(&w, "message", msg);
+		nq_json_end_object(&w);
+		fputc('\n', log_file);
 	} else if (journal) {
 		fprintf(stderr, "<%d>%s\n", prio, msg);
 	} else {
