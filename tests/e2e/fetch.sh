@@ -4,44 +4,71 @@
 # step leaves a stamp and is skipped when its output is there.
 #
 #   fetch.sh host            host tools (qemu-system-x86, bochs 2.7, busybox-static, ...)
-#   fetch.sh kernel 6.1|6.12 the kernel image package, unpacked, modules decompressed
+#   fetch.sh kernel SERIES   the kernel image package(s), unpacked, modules decompressed
+#                            (SERIES: 6.1 6.12 6.12.117 6.16 7.3, see lib.sh)
 #   fetch.sh workloads       linux-source-6.1 -> KVM selftests lib -> static workloads
 #   fetch.sh bochs3          trixie's bochs 3.0 source + PI-descriptor alignment fix, built
-#   fetch.sh all             everything above (6.1 and 6.12)
+#   fetch.sh all             everything above (every series)
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 step_host() { e2e_host_pkgs; }
 
-# Kernel: cache/k/<series>/{vmlinuz,mods/*.ko,release}
+# Kernel: cache/k/<series>/{vmlinuz,config,mods/*.ko,release,package}
+# From 7.x Debian's linux-image-<release> is a meta package: the kernel is
+# in linux-binary-<release> (vmlinuz under /usr/lib/modules/<release>/) and
+# the modules in linux-modules-<release>, the config in linux-base-<release>;
+# trixie's packages use /usr/lib.
 step_kernel() {
-	local series=$1 pkg out=$E2E_CACHE/k/$1
+	local series=$1 pkg out=$E2E_CACHE/k/$1 pkgs
 	[ -f "$out/.done" ] && return 0
 	e2e_apt_update
-	pkg=$(e2e_kernel_pkg "$series")
+	pkg=$(e2e_kernel_pkg "$series") || e2e_die "unknown kernel series '$series' (known: ${E2E_SERIES[*]})"
 	[ -n "$pkg" ] || e2e_die "no linux-image package for $series in the private lists"
-	e2e_log "kernel $series: $pkg"
+	pkgs=$pkg
+	local dep
+	for dep in $(e2e_apt_cache show "$pkg" 2>/dev/null | sed -n 's/^Depends: //p' | head -n1 | tr ',|' '\n\n' |
+		awk '{print $1}' | grep -E '^linux-(binary|modules|base)-'); do
+		pkgs="$pkgs $dep"
+	done
+	e2e_log "kernel $series: $pkgs ($(e2e_apt_cache show "$pkg" | sed -n 's/^Version: //p' | head -n1))"
 	rm -rf "$out" && mkdir -p "$out/debs" "$out/x" "$out/mods"
-	(cd "$out/debs" && e2e_apt download "$pkg" >/dev/null) || e2e_die "apt-get download $pkg"
-	dpkg -x "$out"/debs/*.deb "$out/x"
-	local rel
-	rel=$(basename "$(ls -d "$out"/x/lib/modules/*)")
+	# shellcheck disable=SC2086 # one word per package
+	(cd "$out/debs" && e2e_apt download $pkgs >/dev/null) || e2e_die "apt-get download $pkgs"
+	local deb
+	for deb in "$out"/debs/*.deb; do dpkg -x "$deb" "$out/x"; done
+	(cd "$out/debs" && ls) >"$out/package"
+	local md rel
+	md=$(ls -d "$out"/x/usr/lib/modules/*/kernel "$out"/x/lib/modules/*/kernel 2>/dev/null | head -n1 || true)
+	[ -n "$md" ] || e2e_die "no modules directory in $pkgs"
+	md=$(dirname "$md")
+	rel=$(basename "$md")
 	echo "$rel" >"$out/release"
-	cp "$out/x/boot/vmlinuz-$rel" "$out/vmlinuz"
-	cp "$out/x/boot/config-$rel" "$out/config"
-	local K=$out/x/lib/modules/$rel/kernel
-	# The KVM modules with their dependencies (kvm_amd needs ccp), and 9p for QEMU.
+	local f
+	for f in "$out/x/boot/vmlinuz-$rel" "$md/vmlinuz"; do [ -f "$f" ] && cp "$f" "$out/vmlinuz" && break; done
+	[ -f "$out/vmlinuz" ] || e2e_die "no vmlinuz for $rel in $pkgs"
+	for f in "$out/x/boot/config-$rel" "$md/config"; do [ -f "$f" ] && cp "$f" "$out/config" && break; done
+	local K=$md/kernel
+	# The KVM modules with their dependencies (kvm_amd needs ccp), in load
+	# order: mods/order is what guest-init.sh loads before kvm-intel/kvm-amd.
 	for m in arch/x86/kvm/kvm arch/x86/kvm/kvm-intel arch/x86/kvm/kvm-amd virt/lib/irqbypass \
 		drivers/crypto/ccp/ccp; do
-		local f
-		f=$(ls "$K/$m".ko* 2>/dev/null | head -n1)
-		[ -n "$f" ] || e2e_die "module $m missing in $pkg"
+		f=$(ls "$K/$m".ko* 2>/dev/null | head -n1 || true)
+		[ -n "$f" ] || e2e_die "module $m missing in $pkgs"
 		case $f in
 		*.xz) xz -dc "$f" >"$out/mods/$(basename "$m").ko" ;;
 		*.zst) zstd -qdc "$f" >"$out/mods/$(basename "$m").ko" ;;
 		*) cp "$f" "$out/mods/" ;;
 		esac
+	done
+	# Any module they depend on beyond these (none up to 7.3) is an error
+	# here rather than an "Unknown symbol" in the guest.
+	for f in "$out"/mods/*.ko; do
+		for dep in $(modinfo -F depends "$f" | tr ',' ' '); do
+			[ -f "$out/mods/${dep//_/-}.ko" ] || [ -f "$out/mods/$dep.ko" ] ||
+				e2e_die "$(basename "$f") of $rel needs module $dep, which the e2e initramfs does not load"
+		done
 	done
 	rm -rf "$out/x" "$out/debs"
 	touch "$out/.done"
@@ -129,8 +156,7 @@ workloads) step_workloads ;;
 bochs3) step_bochs3 ;;
 all)
 	step_host
-	step_kernel 6.1
-	step_kernel 6.12
+	for s in "${E2E_SERIES[@]}"; do step_kernel "$s"; done
 	step_workloads
 	;;
 *) e2e_die "usage: fetch.sh host|kernel SERIES|workloads|bochs3|all" ;;

@@ -5,7 +5,9 @@
 #             bochs3 Bochs 3.0 from trixie's source with the PI-descriptor fix,
 #                    corei7_skylake_x, kvm_intel enable_apicv=0 (nVMX)
 #             bochs3apicv  the same with enable_apicv=1 (APICv: real SVI writes)
-#   SERIES:   6.1 (bookworm) | 6.12 (bookworm-backports)
+#   SERIES:   6.1 (bookworm) | 6.12 (6.12.95, bookworm-backports) |
+#             6.12.117 (trixie) | 6.16 (6.16.12, trixie-backports) |
+#             7.3 (7.3.4, trixie-backports); see e2e_kernel_pkg in lib.sh
 # Boots the kernel with the e2e initramfs, runs doctor, record + workload in
 # the guest, brings back the trace over the serial console and checks it
 # (check.sh).  Prints PASS:/FAIL:/SKIP: lines; every step has a timeout and
