@@ -8,6 +8,7 @@
 #                            (SERIES: 6.1 6.12 6.12.117 6.16 7.3, see lib.sh)
 #   fetch.sh workloads       linux-source-6.1 -> KVM selftests lib -> static workloads
 #   fetch.sh bochs3          trixie's bochs 3.0 source + PI-descriptor alignment fix, built
+#   fetch.sh bochs31         sid's bochs 3.1 binary package in a minimal sid root (debootstrap)
 #   fetch.sh all             everything above (every series)
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -149,15 +150,40 @@ step_bochs3() {
 	touch "$out/.done"
 }
 
+# Bochs 3.1 (sid's binary package; its upstream source tarball is not
+# served, and the binary needs glibc >= 2.38): a minimal sid root made with
+# debootstrap, bochs + bochsbios + vgabios + bochs-term installed in it with
+# the root's own apt.  run.sh starts the binary with that root's ld.so and
+# libraries (no chroot, no mounts).  About 5 min and 250 MB the first time.
+step_bochs31() {
+	local out=$E2E_CACHE/b31 m
+	[ -f "$out/.done" ] && return 0
+	e2e_host_pkgs debootstrap
+	m=$(e2e_mirror)
+	rm -rf "$out" && mkdir -p "$out"
+	e2e_log "bochs 3.1: debootstrap --variant=minbase sid from $m (about 4 min)"
+	timeout 1200 debootstrap --variant=minbase sid "$out/root" "$m" >"$out/debootstrap.log" 2>&1 ||
+		{ tail -20 "$out/debootstrap.log" >&2; e2e_die "debootstrap sid"; }
+	# A snapshot mirror's Release files are past their Valid-Until.
+	{ timeout 600 chroot "$out/root" apt-get -o Acquire::Check-Valid-Until=false update -qq &&
+		DEBIAN_FRONTEND=noninteractive timeout 900 chroot "$out/root" apt-get install -y -qq \
+			--no-install-recommends bochs bochsbios vgabios bochs-term; } >"$out/install.log" 2>&1 ||
+		{ tail -20 "$out/install.log" >&2; e2e_die "apt-get install bochs in the sid root"; }
+	chroot "$out/root" dpkg-query -W bochs bochsbios vgabios bochs-term >"$out/versions"
+	rm -rf "$out/root/var/cache/apt/archives/"*.deb "$out/root/var/lib/apt/lists/"*_Packages*
+	touch "$out/.done"
+}
+
 case ${1:-all} in
 host) step_host ;;
 kernel) step_kernel "${2:?series}" ;;
 workloads) step_workloads ;;
 bochs3) step_bochs3 ;;
+bochs31) step_bochs31 ;;
 all)
 	step_host
 	for s in "${E2E_SERIES[@]}"; do step_kernel "$s"; done
 	step_workloads
 	;;
-*) e2e_die "usage: fetch.sh host|kernel SERIES|workloads|bochs3|all" ;;
+*) e2e_die "usage: fetch.sh host|kernel SERIES|workloads|bochs3|bochs31|all" ;;
 esac
