@@ -9,6 +9,7 @@
 #   fetch.sh workloads       linux-source-6.1 -> KVM selftests lib -> static workloads
 #   fetch.sh bochs3          trixie's bochs 3.0 source + PI-descriptor alignment fix, built
 #   fetch.sh bochs31         sid's bochs 3.1 binary package in a minimal sid root (debootstrap)
+#   fetch.sh selftests SERIES upstream KVM selftests of that kernel's linux-source (7.3, 6.12.117)
 #   fetch.sh all             everything above (every series)
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -174,16 +175,60 @@ step_bochs31() {
 	touch "$out/.done"
 }
 
+# Upstream's KVM selftests of a series' own linux-source package, linked
+# statically, into cache/st/<series>/ (mkinitramfs.sh puts them in /bin;
+# run.sh E2E_SELFTEST=NAME runs one under `nestirq check --`).
+# E2E_SELFTESTS names them (default vmx_apicv_updates_test).
+step_selftests() {
+	local series=$1 ver src out=$E2E_CACHE/st/$1 t
+	case $series in
+	7.3) ver=7.3 ;;
+	6.12.117) ver=6.12 ;;
+	*) e2e_die "selftests: no linux-source mapping for series $series (7.3, 6.12.117)" ;;
+	esac
+	local tests=${E2E_SELFTESTS:-vmx_apicv_updates_test}
+	local stamp
+	stamp=$(echo "$tests" | md5sum | cut -c1-16)
+	[ -f "$out/.done-$stamp" ] && return 0
+	src=$E2E_CACHE/ls-$ver
+	if [ ! -f "$src/.done" ]; then
+		e2e_apt_update
+		local pv
+		pv=$(e2e_apt_cache policy "linux-source-$ver" | awk '/Candidate:/ {print $2}')
+		[ -n "$pv" ] && [ "$pv" != "(none)" ] || e2e_die "linux-source-$ver not in the private lists"
+		e2e_log "linux-source-$ver $pv: download, unpack, headers_install (a few minutes)"
+		rm -rf "$src" && mkdir -p "$src/debs"
+		(cd "$src/debs" && e2e_apt download "linux-source-$ver=$pv" >/dev/null) ||
+			e2e_die "apt-get download linux-source-$ver"
+		dpkg -x "$src"/debs/*.deb "$src/x"
+		tar -xaf "$src"/x/usr/src/linux-source-$ver.tar.* -C "$src"
+		rm -rf "$src/x" "$src/debs"
+		timeout 900 make -s -C "$src/linux-source-$ver" headers_install >/dev/null ||
+			e2e_die "headers_install failed"
+		touch "$src/.done"
+	fi
+	local D=$src/linux-source-$ver/tools/testing/selftests/kvm bins=()
+	for t in $tests; do bins+=("$D/x86/$t"); done
+	e2e_log "building selftests (static) of linux-source-$ver: $tests"
+	mkdir -p "$out"
+	timeout 900 make -s -C "$D" -j"$(nproc)" LDFLAGS="-static -pthread" "${bins[@]}" \
+		>"$out/build.log" 2>&1 || { tail -30 "$out/build.log" >&2; e2e_die "selftest build failed"; }
+	for t in "${bins[@]}"; do cp "$t" "$out/"; done
+	rm -f "$out"/.done-*
+	touch "$out/.done-$stamp"
+}
+
 case ${1:-all} in
 host) step_host ;;
 kernel) step_kernel "${2:?series}" ;;
 workloads) step_workloads ;;
 bochs3) step_bochs3 ;;
 bochs31) step_bochs31 ;;
+selftests) step_selftests "${2:?series}" ;;
 all)
 	step_host
 	for s in "${E2E_SERIES[@]}"; do step_kernel "$s"; done
 	step_workloads
 	;;
-*) e2e_die "usage: fetch.sh host|kernel SERIES|workloads|bochs3|bochs31|all" ;;
+*) e2e_die "usage: fetch.sh host|kernel SERIES|workloads|bochs3|bochs31|selftests SERIES|all" ;;
 esac
