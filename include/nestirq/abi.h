@@ -202,10 +202,16 @@ struct nq_svi_update {
 };
 
 struct nq_svi_return {
-	__u8 vmcs;	      /* loaded at return */
-	__u8 update_pending;  /* nested.update_vmcs01_hwapic_isr at return, or NQ_BOOL_UNKNOWN */
+	__u8 vmcs;	     /* loaded at return */
+	__u8 update_pending; /* nested.update_vmcs01_hwapic_isr at return, or NQ_BOOL_UNKNOWN */
 	__u8 guest_mode;
-	__u8 pad;
+	/*
+	 * vmcs01 loads this thread made between entry and return (7.x: the
+	 * guard's switch), counted in BPF so the verdict never depends on a
+	 * separate record reaching userspace; NQ_BOOL_UNKNOWN without the
+	 * VMCS-switch probe.  Saturates at 254.
+	 */
+	__u8 loads01;
 };
 
 struct nq_vmcs_switch {

@@ -22,7 +22,8 @@ static void usage(FILE *out)
 		"usage: nestirq doctor [--json] [--no-attach]\n"
 		"\n"
 		"Show which probe points attach on this host and which invariants can be\n"
-		"checked: kernel release, detected KVM flow (<=6.11, 6.12+, 6.14+), nVMX or\n"
+		"checked: kernel release, detected KVM flow (<=6.11, 6.12+, 6.14+, or 6.12+\n"
+		"with the SVI deferral backported or the vmcs01 guard), the SVI regime, nVMX or\n"
 		"nSVM, BTF (vmlinux and modules), capabilities, lockdown and the probe table.\n"
 		"Every BPF program is loaded (verifier check); the planned ones are attached\n"
 		"and detached again.\n"
@@ -39,19 +40,29 @@ static const char *yn(bool b)
 	return b ? "yes" : "no";
 }
 
+/* The evidence behind the flow label: symbols and BTF, never the release alone. */
 static const char *flow_why(const struct nq_sysinfo *si)
 {
-	if (!strcmp(si->flow, "6.14+"))
-		return si->isr_update_has_vcpu ? "kvm_apic_ack_interrupt present; "
-						 "hwapic_isr_update(vcpu, isr): the "
-						 "6.14 SVI deferral, also in stable backports"
-					       : "kvm_apic_ack_interrupt present; "
-						 "nested_vmx.update_vmcs01_hwapic_isr";
-	if (!strcmp(si->flow, "6.12+"))
-		return "kvm_apic_ack_interrupt present";
 	if (!strcmp(si->flow, "<=6.11"))
 		return "kvm_get_apic_interrupt present";
-	return "neither kvm_apic_ack_interrupt nor kvm_get_apic_interrupt found";
+	if (!si->has_apic_ack)
+		return "neither kvm_apic_ack_interrupt nor kvm_get_apic_interrupt found";
+	switch (si->svi_regime) {
+	case NQ_SVI_REGIME_GUARD:
+		return si->has_load_vmcs01
+			       ? "kvm_apic_ack_interrupt present; vmx_load_vmcs01 present"
+			       : "kvm_apic_ack_interrupt present; "
+				 "hwapic_isr_update(vcpu, isr) without "
+				 "nested_vmx.update_vmcs01_hwapic_isr";
+	case NQ_SVI_REGIME_DEFERRED:
+		return strstr(si->flow, "backported")
+			       ? "kvm_apic_ack_interrupt present; "
+				 "nested_vmx.update_vmcs01_hwapic_isr on a release before 6.14"
+			       : "kvm_apic_ack_interrupt present; "
+				 "nested_vmx.update_vmcs01_hwapic_isr";
+	default:
+		return "kvm_apic_ack_interrupt present";
+	}
 }
 
 struct doctor {
@@ -69,6 +80,7 @@ static void print_text(const struct doctor *d)
 
 	printf("kernel:     %s (host %s)\n", si->release, si->host);
 	printf("flow:       %s (%s)\n", si->flow, flow_why(si));
+	printf("SVI:        %s\n", nq_svi_regime_desc(si->svi_regime));
 	printf("nested:     %s\n", si->isa_desc);
 	printf("BTF:        vmlinux %s; modules: kvm %s, kvm_intel %s, kvm_amd %s\n",
 	       yn(si->btf_vmlinux), si->kvm_builtin ? "built in (vmlinux)" : yn(si->btf_kvm),
@@ -120,6 +132,10 @@ static void print_json(const struct doctor *d)
 	nq_json_string(stdout, si->flow);
 	printf(",\"flow_reason\":");
 	nq_json_string(stdout, flow_why(si));
+	printf(",\"svi_regime\":");
+	nq_json_string(stdout, nq_svi_regime_name(si->svi_regime));
+	printf(",\"svi_regime_desc\":");
+	nq_json_string(stdout, nq_svi_regime_desc(si->svi_regime));
 	printf(",\"isa\":");
 	nq_json_string(stdout, si->isa);
 	printf(",\"nested\":");
