@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "nestirq/abi.h"
+#include "nestirq/plan.h"
 #include "nestirq/trace.h"
 
 /* ---- host facts ---- */
@@ -114,13 +115,6 @@ enum nq_point_id {
 	NQ_PT__MAX,
 };
 
-enum nq_point_status {
-	NQ_PS_UNAVAILABLE = 0,
-	NQ_PS_READY, /* would attach (planned, not attached yet) */
-	NQ_PS_ATTACHED,
-	NQ_PS_FAILED, /* planned, but load/attach failed */
-};
-
 /* Tracepoint reading mode. */
 enum nq_tp_mode {
 	NQ_TPM_AUTO = 0,
@@ -145,16 +139,16 @@ struct nq_plan {
 	enum nq_svi_regime svi_regime; /* from the host facts, for nq_plan_can_check */
 };
 
+/* enum nq_point_status and its names: nestirq/plan.h, the plan as data. */
 extern const char *const nq_point_names[NQ_PT__MAX];
-const char *nq_point_status_name(enum nq_point_status s);
 
 /* Decide the variant of each point from the host facts. */
 void nq_plan_build(struct nq_plan *p, const struct nq_sysinfo *si, enum nq_tp_mode force);
-/* "name\tstatus\treason\n" lines into buf (nq_trace_meta.plan). */
-void nq_plan_format(const struct nq_plan *p, char *buf, size_t len);
+/* The plan as data (a trace header's, doctor's): one entry per point. */
+void nq_plan_data(const struct nq_plan *p, struct nq_plan_data *pd);
 /*
  * Fill kernel/host/flow/isa/plan/created_ns of a trace header.  The plan
- * ends with a "svi_regime\t<name>\t<description>" line.
+ * ends with a pseudo-entry "svi_regime" whose variant names the regime.
  */
 void nq_plan_meta(const struct nq_plan *p, const struct nq_sysinfo *si, struct nq_trace_meta *m);
 
@@ -204,6 +198,12 @@ const struct nq_sysinfo *nq_live_sysinfo(const struct nq_live *l);
 bool nq_live_attached(const struct nq_live *l);
 /* Probe hits lost before becoming records (kretprobe maxactive, recursion), so far. */
 uint64_t nq_live_probe_misses(const struct nq_live *l);
+/*
+ * Reports every loss up to now (drops not yet tied to a record, missed
+ * kretprobes) and then an NQ_EV_SYNC record.  nq_live_poll does this once
+ * a second; callers do it once more after their final drain.
+ */
+void nq_live_sync(struct nq_live *l);
 /* Records dropped by the kernel side so far, in total and per CPU. */
 uint64_t nq_live_drops(const struct nq_live *l);
 int nq_live_ncpus(const struct nq_live *l);

@@ -542,7 +542,34 @@ static void report_misses(struct nq_live *l)
 		l->o.cb(&m, l->o.ctx);
 }
 
-/* Once a second: probe misses, and processes that are gone. */
+/*
+ * Every loss before now is reported: drops not yet tied to a record, and
+ * missed kretprobes.  The engine may let its findings stand.
+ */
+static void report_sync(struct nq_live *l)
+{
+	struct nq_event m;
+
+	snap_drops(l);
+	nq_droptrack_flush(&l->drops, l->drop_snap, now_ns(), l->o.cb, l->o.ctx);
+	report_misses(l);
+	memset(&m, 0, sizeof(m));
+	m.h.ts_ns = now_ns();
+	m.h.tgid = l->o.tgid;
+	m.h.vcpu_id = NQ_VCPU_UNKNOWN;
+	m.h.cpu = NQ_CPU_ALL;
+	m.h.kind = NQ_EV_SYNC;
+	if (l->o.cb)
+		l->o.cb(&m, l->o.ctx);
+}
+
+void nq_live_sync(struct nq_live *l)
+{
+	if (l && l->rb)
+		report_sync(l);
+}
+
+/* Once a second: processes that are gone, then a sync point. */
 static void slow_checks(struct nq_live *l, bool force)
 {
 	uint64_t now = now_ns();
@@ -550,9 +577,9 @@ static void slow_checks(struct nq_live *l, bool force)
 	if (!force && now - l->slow_ns < SLOW_NS)
 		return;
 	l->slow_ns = now;
-	report_misses(l);
 	if (l->watch_gone)
 		nq_vmgone_check(&l->gone, now, l->o.cb, l->o.ctx);
+	report_sync(l);
 }
 
 /* Hand accepts counted in the kernel since the last call to on_counted. */

@@ -32,20 +32,6 @@ const char *const nq_point_names[NQ_PT__MAX] = {
 	[NQ_PT_VM_DESTROY] = "vm_destroy",
 };
 
-const char *nq_point_status_name(enum nq_point_status s)
-{
-	switch (s) {
-	case NQ_PS_READY:
-		return "ready";
-	case NQ_PS_ATTACHED:
-		return "attached";
-	case NQ_PS_FAILED:
-		return "failed";
-	default:
-		return "unavailable";
-	}
-}
-
 static const char *tracefs_root(void)
 {
 	if (!access("/sys/kernel/tracing/events", F_OK))
@@ -393,21 +379,12 @@ void nq_plan_build(struct nq_plan *p, const struct nq_sysinfo *si, enum nq_tp_mo
 	}
 }
 
-void nq_plan_format(const struct nq_plan *p, char *buf, size_t len)
+void nq_plan_data(const struct nq_plan *p, struct nq_plan_data *pd)
 {
-	size_t n = 0;
-
-	buf[0] = 0;
-	for (int i = 0; i < NQ_PT__MAX && n < len; i++) {
-		const struct nq_point *pt = &p->pt[i];
-		int w = snprintf(buf + n, len - n, "%s\t%s\t%s%s%s\n", nq_point_names[i],
-				 nq_point_status_name(pt->status), pt->variant,
-				 pt->reason[0] ? ": " : "", pt->reason);
-
-		if (w < 0 || (size_t)w >= len - n)
-			break;
-		n += (size_t)w;
-	}
+	memset(pd, 0, sizeof(*pd));
+	for (int i = 0; i < NQ_PT__MAX; i++)
+		nq_plan_add(pd, nq_point_names[i], p->pt[i].status, p->pt[i].variant,
+			    p->pt[i].reason);
 }
 
 void nq_plan_meta(const struct nq_plan *p, const struct nq_sysinfo *si, struct nq_trace_meta *m)
@@ -421,14 +398,10 @@ void nq_plan_meta(const struct nq_plan *p, const struct nq_sysinfo *si, struct n
 	snprintf(m->isa, sizeof(m->isa), "%s", si->isa);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	m->created_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	nq_plan_format(p, m->plan, sizeof(m->plan));
-	{
-		/* Not a probe point: readers that look points up by name skip it. */
-		size_t n = strlen(m->plan);
-
-		snprintf(m->plan + n, sizeof(m->plan) - n, "svi_regime\t%s\t%s\n",
-			 nq_svi_regime_name(si->svi_regime), nq_svi_regime_desc(si->svi_regime));
-	}
+	nq_plan_data(p, &m->plan);
+	/* Not a probe point: a pseudo-entry whose variant names the SVI regime. */
+	nq_plan_add(&m->plan, "svi_regime", NQ_PS_READY, nq_svi_regime_name(si->svi_regime),
+		    nq_svi_regime_desc(si->svi_regime));
 }
 
 /* ---- which invariants the plan can check ---- */
@@ -484,7 +457,8 @@ bool nq_plan_can_check(const struct nq_plan *p, int kind, const char **why)
 		[NQ_V_NESTED_PI_NV] = {P(NQ_PT_CHECK_VMX), P(NQ_PT_PEEK), P(NQ_PT_INJECT),
 				       P(NQ_PT_VMX_STATE)},
 		[NQ_V_MULTIPLE_ACKS] = {P(NQ_PT_CHECK_VMX), P(NQ_PT_ACK)},
-		[NQ_V_ACK_NOT_ACCEPTED] = {P(NQ_PT_ACCEPT), P(NQ_PT_ACK)},
+		[NQ_V_SVI_DEFERRED_LOST] = {P(NQ_PT_SVI), P(NQ_PT_SVI_RETURN), P(NQ_PT_VMCS_SWITCH),
+					    P(NQ_PT_INJECT), P(NQ_PT_VMX_STATE)},
 	};
 #undef P
 

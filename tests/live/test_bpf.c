@@ -37,6 +37,8 @@ static void sink_cb(const struct nq_event *ev, void *ctx)
 {
 	struct sink *s = ctx;
 
+	if (ev->h.kind == NQ_EV_SYNC)
+		return; /* a marker of the live side, not a record of the kernel's */
 	if (ev->h.kind == NQ_EV_LOST) {
 		s->lost++;
 		s->lost_count += ev->lost.count;
@@ -106,7 +108,8 @@ static void test_attach_plan(void)
 	struct nq_live_opts o = {.quiet = true};
 	const struct nq_plan *p;
 	const struct nq_sysinfo *si;
-	char err[256], plan[4096];
+	char err[256], line[NQ_PLAN_LINE_MAX];
+	struct nq_plan_data pd;
 	struct nq_live *l;
 	const char *why = need_root();
 	bool ok = true;
@@ -119,10 +122,11 @@ static void test_attach_plan(void)
 	CHECK(l != NULL);
 	p = nq_live_plan(l);
 	si = nq_live_sysinfo(l);
-	nq_plan_format(p, plan, sizeof(plan));
+	nq_plan_data(p, &pd);
 	printf("# flow %s isa %s\n", si->flow, si->isa);
-	for (char *line = strtok(plan, "\n"); line; line = strtok(NULL, "\n"))
-		printf("#   %s\n", line);
+	for (unsigned int i = 0; i < pd.n; i++)
+		if (nq_plan_entry_format(&pd.pt[i], line, sizeof(line)) > 0)
+			printf("#   %s\n", line);
 	for (int i = NQ_PT_ACCEPT; i <= NQ_PT_SVM_INTR; i++)
 		if (si->mod_kvm && p->pt[i].status != NQ_PS_ATTACHED &&
 		    !(i == NQ_PT_HW_VMEXIT && !si->tracefs))
@@ -401,6 +405,8 @@ static uint64_t n_records, n_lost_records, n_lost;
 static void count_cb(const struct nq_event *ev, void *ctx)
 {
 	(void)ctx;
+	if (ev->h.kind == NQ_EV_SYNC)
+		return; /* the live side's marker, not a kernel record */
 	if (ev->h.kind == NQ_EV_LOST) {
 		n_lost_records++;
 		n_lost += ev->lost.count;
@@ -464,6 +470,8 @@ static int run_accept_cpu0(struct nq_live *l, __u64 vec)
 static void place_cb(const struct nq_event *ev, void *ctx)
 {
 	(void)ctx;
+	if (ev->h.kind == NQ_EV_SYNC)
+		return; /* the live side's marker, not a kernel record */
 	if (ev->h.kind == NQ_EV_LOST) {
 		if (!place_marker_at)
 			place_marker_at = place_n;

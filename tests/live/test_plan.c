@@ -154,7 +154,8 @@ static void test_svm(void)
 	CHECK_STR_CONTAINS(p.pt[NQ_PT_CHECK_VMX].reason, "module kvm_intel not loaded");
 	CHECK_STR_CONTAINS(p.pt[NQ_PT_VMX_STATE].reason, "module kvm_intel not loaded");
 	CHECK(!nq_plan_can_check(&p, NQ_V_SVI_IN_VMCS02, &why));
-	CHECK(nq_plan_can_check(&p, NQ_V_ACK_NOT_ACCEPTED, NULL));
+	CHECK(!nq_plan_can_check(&p, NQ_V_SVI_DEFERRED_LOST, &why));
+	CHECK_STR_CONTAINS(why, "svi");
 }
 
 /* The reasons, in order of precedence. */
@@ -237,10 +238,11 @@ static void test_accept_exact(void)
 	nq_plan_build(&p, &si, NQ_TPM_AUTO);
 	CHECK(attachable(&p, NQ_PT_ACCEPT_EXACT));
 	CHECK_STR_CONTAINS(p.pt[NQ_PT_ACCEPT_EXACT].variant, "__apic_accept_irq");
-	p.pt[NQ_PT_ACCEPT].status = NQ_PS_UNAVAILABLE;
-	CHECK(nq_plan_can_check(&p, NQ_V_ACK_NOT_ACCEPTED, NULL));
-	p.pt[NQ_PT_ACCEPT_EXACT].status = NQ_PS_FAILED;
-	CHECK(!nq_plan_can_check(&p, NQ_V_ACK_NOT_ACCEPTED, NULL));
+	/* A deferral is seen only at the return: without it, svi_deferred_lost cannot be checked.
+	 */
+	CHECK(nq_plan_can_check(&p, NQ_V_SVI_DEFERRED_LOST, NULL));
+	p.pt[NQ_PT_SVI_RETURN].status = NQ_PS_FAILED;
+	CHECK(!nq_plan_can_check(&p, NQ_V_SVI_DEFERRED_LOST, NULL));
 
 	si.btf_kvm = false;
 	nq_plan_build(&p, &si, NQ_TPM_AUTO);
@@ -335,7 +337,13 @@ static void test_svi_needs_by_regime(void)
 	CHECK(!nq_plan_can_check(&p, NQ_V_SVI_IN_VMCS02, &why));
 	CHECK(!strcmp(why, "svi_return"));
 	nq_plan_meta(&p, &si, &m);
-	CHECK_STR_CONTAINS(m.plan, "\nsvi_regime\tguard\tvmcs01 guard inside");
+	{
+		const struct nq_plan_entry *re = nq_plan_find(&m.plan, "svi_regime");
+
+		CHECK(re != NULL);
+		CHECK(!strcmp(re->variant, "guard"));
+		CHECK_STR_CONTAINS(re->reason, "vmcs01 guard inside");
+	}
 	CHECK(!strcmp(m.flow, "6.12+, vmcs01 guard"));
 
 	/* deferred: the return is needed, the switch probe is not */
@@ -360,23 +368,25 @@ static void test_svi_needs_by_regime(void)
 	CHECK(nq_plan_can_check(&p, NQ_V_SVI_IN_VMCS02, NULL));
 }
 
+/* The plan as a trace header carries it: one point per probe, in the text form. */
 static void test_plan_lines(void)
 {
 	struct nq_sysinfo si;
 	struct nq_plan p;
-	char buf[4096];
-	int lines = 0;
+	struct nq_plan_data pd;
+	const struct nq_plan_entry *e;
+	char line[NQ_PLAN_LINE_MAX];
 
 	host(&si, "svm");
 	nq_ksym_set(syms_svm_612);
 	si.has_apic_ack = true;
 	nq_plan_build(&p, &si, NQ_TPM_AUTO);
-	nq_plan_format(&p, buf, sizeof(buf));
-	for (char *l = buf; (l = strchr(l, '\n')); l++)
-		lines++;
-	CHECK_EQ(lines, NQ_PT__MAX);
-	CHECK_STR_CONTAINS(buf, "accept\tready\traw_tp kvm:kvm_apic_accept_irq\n");
-	CHECK_STR_CONTAINS(buf, "check_vmx\tunavailable\t");
+	nq_plan_data(&p, &pd);
+	CHECK_EQ(pd.n, NQ_PT__MAX);
+	CHECK(nq_plan_entry_format(&pd.pt[NQ_PT_ACCEPT], line, sizeof(line)) > 0);
+	CHECK(!strcmp(line, "accept\tready\traw_tp kvm:kvm_apic_accept_irq"));
+	e = nq_plan_find(&pd, "check_vmx");
+	CHECK(e && e->status == NQ_PS_UNAVAILABLE && e->reason[0]);
 }
 
 int main(void)
