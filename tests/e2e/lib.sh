@@ -73,6 +73,7 @@ e2e_apt_cache() {
 #   6.16      trixie-backports, 6.16.12+deb13-amd64
 #   7.3       trixie-backports, 7.3.4+deb13-amd64 (a meta package: the kernel
 #             is in linux-binary-<release>, the modules in linux-modules-<release>)
+# shellcheck disable=SC2034 # used by fetch.sh
 E2E_SERIES=(6.1 6.12 6.12.117 6.16 7.3)
 e2e_kernel_pkg() {
 	local series=$1
