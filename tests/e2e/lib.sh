@@ -26,9 +26,9 @@ e2e_mirror() {
 	echo "${m:-http://deb.debian.org/debian}"
 }
 
-# apt options for a private package list: bookworm + bookworm-backports
-# binaries and trixie sources.  Never touches the system's lists and never
-# installs or upgrades anything.
+# apt options for a private package list: bookworm, bookworm-backports,
+# trixie and trixie-backports binaries and trixie sources.  Never touches the
+# system's lists and never installs or upgrades anything on the host.
 E2E_APT_DIR=$E2E_CACHE/apt
 e2e_apt_opts() {
 	echo "-o Dir::Etc::sourcelist=$E2E_APT_DIR/sources.list -o Dir::Etc::sourceparts=/dev/null" \
@@ -37,17 +37,21 @@ e2e_apt_opts() {
 		"-o APT::Sandbox::User=root"
 }
 e2e_apt_update() {
-	local m
+	local m list
 	m=$(e2e_mirror)
 	mkdir -p "$E2E_APT_DIR/lists/partial" "$E2E_APT_DIR/archives/partial" "$E2E_APT_DIR/cache"
-	cat >"$E2E_APT_DIR/sources.list" <<EOF
-deb $m bookworm main
+	list="deb $m bookworm main
 deb $m bookworm-backports main
-deb-src $m trixie main
-EOF
-	# Refresh at most once a day.
+deb $m trixie main
+deb $m trixie-backports main
+deb-src $m trixie main"
+	# Refresh at most once a day, and whenever the list of suites changed.
+	if [ "$(cat "$E2E_APT_DIR/sources.list" 2>/dev/null)" != "$list" ]; then
+		echo "$list" >"$E2E_APT_DIR/sources.list"
+		rm -f "$E2E_APT_DIR/lists/"*Packages*
+	fi
 	if [ -z "$(find "$E2E_APT_DIR/lists" -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -n1)" ]; then
-		e2e_log "apt: private lists (bookworm, bookworm-backports, trixie deb-src) from $m"
+		e2e_log "apt: private lists (bookworm, bookworm-backports, trixie, trixie-backports, trixie deb-src) from $m"
 		# shellcheck disable=SC2046
 		timeout 300 apt-get $(e2e_apt_opts) update -qq >"$E2E_APT_DIR/update.log" 2>&1 ||
 			{ cat "$E2E_APT_DIR/update.log" >&2; e2e_die "apt-get update (private lists) failed"; }
@@ -62,12 +66,34 @@ e2e_apt_cache() {
 	apt-cache $(e2e_apt_opts) "$@"
 }
 
-# The kernel image package behind linux-image-amd64 for a kernel series
-# (6.1: bookworm; 6.12: bookworm-backports), e.g. linux-image-6.1.0-50-amd64.
+# The kernel series of the matrix and their image packages:
+#   6.1       bookworm's linux-image-amd64 (6.1.0-N-amd64)
+#   6.12      bookworm-backports' linux-image-amd64 (6.12.95+deb12-amd64)
+#   6.12.117  trixie (Debian 13's default kernel)
+#   6.16      trixie-backports, 6.16.12+deb13-amd64
+#   7.3       trixie-backports, 7.3.4+deb13-amd64 (a meta package: the kernel
+#             is in linux-binary-<release>, the modules in linux-modules-<release>)
+# shellcheck disable=SC2034 # used by fetch.sh
+E2E_SERIES=(6.1 6.12 6.12.117 6.16 7.3)
 e2e_kernel_pkg() {
 	local series=$1
-	e2e_apt_cache show linux-image-amd64 2>/dev/null |
-		awk -v s="$series" '/^Version:/ {v=$2} /^Depends:/ && index(v, s ".") == 1 {print $2; exit}'
+	case $series in
+	6.1) e2e_apt_cache show linux-image-amd64 2>/dev/null |
+		awk '/^Version:/ {v=$2} /^Depends:/ && index(v, "6.1.") == 1 {print $2; exit}' ;;
+	6.12) e2e_apt_cache show linux-image-amd64 2>/dev/null |
+		awk '/^Version:/ {v=$2} /^Depends:/ && index(v, "6.12.") == 1 && v ~ /bpo12/ {print $2; exit}' ;;
+	6.12.117) echo linux-image-6.12.117+deb13-amd64 ;;
+	6.16) echo linux-image-6.16.12+deb13-amd64 ;;
+	7.3) echo linux-image-7.3.4+deb13-amd64 ;;
+	*) return 1 ;;
+	esac
+}
+# The selftests flow nestirq must detect on a series (check.sh).
+e2e_series_flow() {
+	case $1 in
+	6.1) echo "<=6.11" ;;
+	*) echo "6.12+" ;;
+	esac
 }
 
 # Host tools, installed from the system's own apt sources, only if missing.

@@ -7,11 +7,14 @@
 # `apt-get install` of the emulators).
 #   qemu-6.1 qemu-6.12     QEMU TCG, nSVM (kvm_amd)
 #   bochs-6.1 bochs-6.12   Bochs 2.7 (Debian 12), nVMX without APICv
-#   bochs3-6.1 bochs3-6.12 Bochs 3.0 (trixie source + PI-descriptor fix), nVMX with APICv
+#   bochs3-6.1 bochs3-6.12 Bochs 3.0 (trixie source + PI-descriptor fix), nVMX
+#   bochs3apicv-SERIES     the same with APICv (enable_apicv=1)
+#   newer kernels (6.12.117, 6.16, 7.3): qemu and bochs3apicv, newest first
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 runs=("$@")
-[ ${#runs[@]} -gt 0 ] || runs=(qemu-6.1 qemu-6.12 bochs3-6.1 bochs3-6.12 bochs3apicv-6.1 bochs3apicv-6.12 bochs-6.1 bochs-6.12)
+[ ${#runs[@]} -gt 0 ] || runs=(qemu-7.3 bochs3apicv-7.3 qemu-6.16 bochs3apicv-6.16 qemu-6.12.117 bochs3apicv-6.12.117
+	qemu-6.1 qemu-6.12 bochs3-6.1 bochs3-6.12 bochs3apicv-6.1 bochs3apicv-6.12 bochs-6.1 bochs-6.12)
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: e2e: needs root (apt-get install of the emulators)"
 	echo "0 passed, 0 failed, 1 skipped"

@@ -32,6 +32,10 @@ done
 for w in "$E2E_CACHE"/wl/nq_*; do
 	[ -x "$w" ] && cp "$w" "$r/bin/" && strip -s "$r/bin/$(basename "$w")"
 done
+# Upstream selftests of this series, when fetch.sh selftests built them.
+for w in "$E2E_CACHE/st/$series"/*; do
+	[ -f "$w" ] && [ -x "$w" ] && cp "$w" "$r/bin/" && strip -s "$r/bin/$(basename "$w")"
+done
 cp "$E2E_DIR/guest-init.sh" "$r/init"
 chmod +x "$r/init"
 echo "root:x:0:0:root:/:/bin/sh" >"$r/etc/passwd"
