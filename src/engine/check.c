@@ -111,6 +111,9 @@ static void check_vectors(struct nq_engine *e, struct vcpu_state *s, const struc
 		}
 	}
 
+	/* A PIC (ExtINT) exit: the LAPIC decided nothing, whatever it was peeked for. */
+	if (have_report && t->have_extint && t->extint.extint.vector == reported && !have_ack)
+		return;
 	/* Every flow: what was acked is what L1 was told. */
 	if (have_ack && have_report && acked != reported) {
 		vector_finding(e, s, t, NQ_SEV_VIOLATION,
