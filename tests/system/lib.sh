@@ -212,9 +212,11 @@ boot_nspawn() {
 # namespace of its PID 1; no machined needed on the host).
 run_in_container() {
 	[ -n "$LEADER" ] || return 125
-	(cd / && nsenter --target "$LEADER" --all --root=/ --wd=/ /usr/bin/env -i HOME=/root TERM=dumb \
+	# --root and --wd without a value: the container's root and cwd
+	# (--root=/ would be this process' root, seen from the container).
+	nsenter --target "$LEADER" --all --root --wd /usr/bin/env -i HOME=/root TERM=dumb \
 		LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		/bin/bash -c "$*")
+		/bin/bash -c "$*"
 }
 
 # Halts the container (nspawn turns SIGTERM into a clean shutdown of its
