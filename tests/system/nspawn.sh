@@ -52,7 +52,10 @@ umount_root "$root" || { fail $t "cannot unmount the chroot binds"; finish; }
 # Hold the BPF/KVM lock for the container's whole life: the service loads
 # BPF from boot to halt.
 [ -n "${NQ_LIVE_LOCK:-}" ] && exec 8>>"$NQ_LIVE_LOCK" && flock 8
-nspawn_args=(--capability=all --private-network)
+# nspawn's own seccomp filter answers bpf() and perf_event_open() with EPERM
+# (docs/production.md, "Under systemd-nspawn"): allow them, as a host
+# that runs nestirq in a container must.
+nspawn_args=(--capability=all --private-network --system-call-filter='bpf perf_event_open')
 [ -e /dev/kvm ] && nspawn_args+=(--bind=/dev/kvm)
 if ! boot_nspawn "$root" "nestirq-test-$$" "${nspawn_args[@]}"; then
 	tail -n 30 "$TMP/nspawn-nestirq-test-$$.log"
@@ -96,29 +99,34 @@ else
 	fail $t "no /metrics on 127.0.0.1:9747 inside the container"
 fi
 
-# The hardening is in force (capabilities, no_new_privs, seccomp) and BPF
-# still loads and attaches under it.
-t=hardening_keeps_bpf
-pid=$(prop MainPID)
-status=$(c "cat /proc/$pid/status")
-capeff=$(awk '/^CapEff:/ {print $2}' <<<"$status")
-if [ "$capeff" != 000000c000000000 ]; then
-	fail $t "CapEff $capeff, expected CAP_BPF|CAP_PERFMON only"
-elif ! grep -qP '^NoNewPrivs:\t1$' <<<"$status" || ! grep -qP '^Seccomp:\t2$' <<<"$status"; then
-	fail $t "no_new_privs or seccomp not set: $(grep -E 'NoNewPrivs|Seccomp:' <<<"$status" | tr '\n' ' ')"
-elif ! grep -q '^nestirq_probe_attached{probe="accept"} 1$' <<<"$m"; then
-	journal 20
-	fail $t "accept not attached under the unit's hardening: $(grep probe_attached <<<"$m" | tr '\n' ' ')"
-else
-	pass "$t (attached: $(grep -c '^nestirq_probe_attached{.*} 1$' <<<"$m") probes)"
-fi
-
 # prog_ids PID: the BPF programs the process holds, by id (not machine-wide).
 prog_ids() { c "grep -h '^prog_id:' /proc/$1/fdinfo/* 2>/dev/null" | awk '{print $2}' | sort -un; }
 loaded() { for id in "$@"; do bpftool prog show id "$id" >/dev/null 2>&1 && echo "$id"; done; }
 
-t=stop_unloads_bpf
+# The hardening is in force (capabilities, no_new_privs, seccomp) and BPF
+# still loads under it; where this kernel has KVM's tracepoints, the accept
+# probe also attaches (a host without KVM has nothing to attach to).
+t=hardening_keeps_bpf
+pid=$(prop MainPID)
+status=$(c "cat /proc/$pid/status")
+capeff=$(awk '/^CapEff:/ {print $2}' <<<"$status")
 ids=$(prog_ids "$pid")
+if grep -qw __tracepoint_kvm_apic_accept_irq /proc/kallsyms; then want=1; else want=0; fi
+if [ "$capeff" != 000000c000000000 ]; then
+	fail $t "CapEff $capeff, expected CAP_BPF|CAP_PERFMON only"
+elif ! grep -qP '^NoNewPrivs:\t1$' <<<"$status" || ! grep -qP '^Seccomp:\t2$' <<<"$status"; then
+	fail $t "no_new_privs or seccomp not set: $(grep -E 'NoNewPrivs|Seccomp:' <<<"$status" | tr '\n' ' ')"
+elif [ -z "$ids" ]; then
+	journal 20
+	fail $t "the service holds no BPF program"
+elif ! grep -q "^nestirq_probe_attached{probe=\"accept\"} $want\$" <<<"$m"; then
+	journal 20
+	fail $t "accept attached should be $want here: $(grep probe_attached <<<"$m" | tr '\n' ' ')"
+else
+	pass "$t ($(wc -w <<<"$ids") programs loaded, $(grep -c '^nestirq_probe_attached{.*} 1$' <<<"$m") probes attached$([ $want = 0 ] && echo ': no KVM tracepoints on this kernel'))"
+fi
+
+t=stop_unloads_bpf
 c 'systemctl stop nestirq'
 if [ -z "$ids" ]; then
 	fail $t "the service held no BPF program"
@@ -149,8 +157,8 @@ if [ "$newpid" = 0 ] || [ "$newpid" = "$pid" ]; then
 	fail $t "not restarted after SIGKILL (MainPID $newpid, NRestarts $(prop NRestarts))"
 elif [ "$(prop NRestarts)" != 1 ]; then
 	fail $t "NRestarts is $(prop NRestarts), expected 1"
-elif ! wait_metrics 20 | grep -q '^nestirq_probe_attached{probe="accept"} 1$'; then
-	fail $t "the restarted service does not serve metrics with accept attached"
+elif ! wait_metrics 20 | grep -q "^nestirq_probe_attached{probe=\"accept\"} $want\$"; then
+	fail $t "the restarted service does not serve metrics"
 elif left=$(loaded $ids) && [ -n "$left" ]; then
 	fail $t "the killed process' BPF programs are still loaded: $left"
 else
