@@ -99,9 +99,20 @@ else
 	fail $t "no /metrics on 127.0.0.1:9747 inside the container"
 fi
 
-# prog_ids PID: the BPF programs the process holds, by id (not machine-wide).
-prog_ids() { c "grep -h '^prog_id:' /proc/$1/fdinfo/* 2>/dev/null" | awk '{print $2}' | sort -un; }
-loaded() { for id in "$@"; do bpftool prog show id "$id" >/dev/null 2>&1 && echo "$id"; done; }
+# bpf_ids PID: the BPF programs and maps the process holds, by id ("prog:12
+# map:7"; not machine-wide).  loaded IDS...: those still in the kernel.
+bpf_ids() {
+	c "grep -hE '^(prog|map)_id:' /proc/$1/fdinfo/* 2>/dev/null" | sed -E 's/_id:[[:space:]]*/:/' | sort -u
+}
+loaded() { # (the kernel frees them asynchronously: up to 5 s)
+	local o left
+	for _ in $(seq 50); do
+		left=$(for o in "$@"; do bpftool "${o%:*}" show id "${o#*:}" >/dev/null 2>&1 && echo "$o"; done)
+		[ -z "$left" ] && return 0
+		sleep 0.1
+	done
+	echo "$left"
+}
 
 # The hardening is in force (capabilities, no_new_privs, seccomp) and BPF
 # still loads under it; where this kernel has KVM's tracepoints, the accept
@@ -110,30 +121,31 @@ t=hardening_keeps_bpf
 pid=$(prop MainPID)
 status=$(c "cat /proc/$pid/status")
 capeff=$(awk '/^CapEff:/ {print $2}' <<<"$status")
-ids=$(prog_ids "$pid")
+ids=$(bpf_ids "$pid")
+nprogs=$(grep -c '^prog:' <<<"$ids")
 if grep -qw __tracepoint_kvm_apic_accept_irq /proc/kallsyms; then want=1; else want=0; fi
 if [ "$capeff" != 000000c000000000 ]; then
 	fail $t "CapEff $capeff, expected CAP_BPF|CAP_PERFMON only"
 elif ! grep -qP '^NoNewPrivs:\t1$' <<<"$status" || ! grep -qP '^Seccomp:\t2$' <<<"$status"; then
 	fail $t "no_new_privs or seccomp not set: $(grep -E 'NoNewPrivs|Seccomp:' <<<"$status" | tr '\n' ' ')"
-elif [ -z "$ids" ]; then
+elif ! grep -q '^map:' <<<"$ids" || { [ $want = 1 ] && [ "$nprogs" = 0 ]; }; then
 	journal 20
-	fail $t "the service holds no BPF program"
+	fail $t "the service holds no BPF map or program: $(echo $ids)"
 elif ! grep -q "^nestirq_probe_attached{probe=\"accept\"} $want\$" <<<"$m"; then
 	journal 20
 	fail $t "accept attached should be $want here: $(grep probe_attached <<<"$m" | tr '\n' ' ')"
 else
-	pass "$t ($(wc -w <<<"$ids") programs loaded, $(grep -c '^nestirq_probe_attached{.*} 1$' <<<"$m") probes attached$([ $want = 0 ] && echo ': no KVM tracepoints on this kernel'))"
+	pass "$t ($nprogs programs, $(grep -c '^map:' <<<"$ids") maps, $(grep -c '^nestirq_probe_attached{.*} 1$' <<<"$m") probes attached$([ $want = 0 ] && echo '; no KVM tracepoints on this kernel, so no program to load'))"
 fi
 
 t=stop_unloads_bpf
 c 'systemctl stop nestirq'
 if [ -z "$ids" ]; then
-	fail $t "the service held no BPF program"
+	fail $t "the service held no BPF object"
 elif [ "$(c 'systemctl is-active nestirq')" != inactive ] || [ "$(prop ExecMainStatus)" != 0 ]; then
 	fail $t "after systemctl stop: $(c 'systemctl is-active nestirq'), status $(prop ExecMainStatus)"
 elif left=$(loaded $ids) && [ -n "$left" ]; then
-	fail $t "BPF programs still loaded after stop: $left"
+	fail $t "BPF objects still loaded after stop: $(echo $left)"
 elif ! journal 3 | grep -q 'stopping: .*probes detached'; then
 	fail $t "no shutdown line in the journal: $(journal 3)"
 else
@@ -143,7 +155,7 @@ fi
 t=sigkill_restarts
 c 'systemctl start nestirq'
 pid=$(prop MainPID)
-ids=$(prog_ids "$pid")
+ids=$(bpf_ids "$pid")
 c "kill -KILL $pid"
 # RestartSec=5s: a new main process within 15 s.
 newpid=
@@ -160,7 +172,7 @@ elif [ "$(prop NRestarts)" != 1 ]; then
 elif ! wait_metrics 20 | grep -q "^nestirq_probe_attached{probe=\"accept\"} $want\$"; then
 	fail $t "the restarted service does not serve metrics"
 elif left=$(loaded $ids) && [ -n "$left" ]; then
-	fail $t "the killed process' BPF programs are still loaded: $left"
+	fail $t "the killed process' BPF objects are still loaded: $(echo $left)"
 else
 	pass "$t (pid $pid -> $newpid)"
 fi
