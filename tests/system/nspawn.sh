@@ -51,8 +51,8 @@ umount_root "$root" || { fail $t "cannot unmount the chroot binds"; finish; }
 
 # Hold the BPF/KVM lock for the container's whole life: the service loads
 # BPF from boot to halt.
-[ -n "${NQ_LIVE_LOCK:-}" ] && exec 8>>"$NQ_LIVE_LOCK" && flock 8
 pass_prep=$((SECONDS - start))
+[ -n "${NQ_LIVE_LOCK:-}" ] && exec 8>>"$NQ_LIVE_LOCK" && flock 8
 start=$SECONDS
 # nspawn's own seccomp filter answers bpf() and perf_event_open() with EPERM
 # (docs/production.md, "Under systemd-nspawn"): allow them, as a host
