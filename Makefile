@@ -231,7 +231,7 @@ install: all man
 	$(Q)chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/nestirq.service
 	$(Q)$(INSTALL) -Dm644 contrib/prometheus/nestirq-alerts.yml $(DESTDIR)$(DATADIR)/nestirq-alerts.yml
 	$(Q)$(INSTALL) -Dm644 contrib/grafana/nestirq-dashboard.json $(DESTDIR)$(DATADIR)/nestirq-dashboard.json
-	$(Q)printf '  %-8s %s\n' INSTALL "$(addprefix $(DESTDIR),$(INSTALLED))"
+	$(Q)printf '  %-8s %s\n' $(foreach f,$(INSTALLED),INSTALL $(DESTDIR)$(f))
 
 uninstall:
 	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
