@@ -74,11 +74,22 @@ struct trace_event_raw_kvm_nested_intr_vmexit___nq {
 
 /* ---- KVM structures (vmlinux or the kvm module) ---- */
 
+struct kvm_vcpu___nq;
+
+/* struct kvm_lapic lives in the kvm module's BTF (lapic.h). */
+struct kvm_lapic___nq {
+	struct kvm_vcpu___nq *vcpu;
+	_Bool apicv_active; /* moved here from kvm_vcpu_arch in ~6.1 */
+} __nq_core;
+
 struct kvm_vcpu_arch___nq {
 	__u32 hflags;
+	struct kvm_lapic___nq *apic;
+	_Bool apicv_active; /* older kernels */
 } __nq_core;
 
 struct kvm_vcpu___nq {
+	void *kvm; /* struct kvm *: the VM, hashed into the records' vm_id */
 	int vcpu_id;
 	struct kvm_vcpu_arch___nq arch;
 } __nq_core;

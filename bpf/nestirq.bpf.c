@@ -31,6 +31,11 @@ const volatile __u64 wakeup_every = NQ_WAKEUP_EVENTS; /* records per CPU per wak
  */
 const volatile __u8 count_accepts = 0;
 /*
+ * 1: this kernel decides the exit vector at the peek (kvm_apic_ack_interrupt
+ * and no kvm_get_apic_interrupt, 6.12+): peeks carry NQ_PEEK_F_DECIDES.
+ */
+const volatile __u8 peek_decides = 0;
+/*
  * Record layouts from tracefs `format` for the tpf_* programs, indexed by
  * enum nq_fmt_tp and the slot enums of probes.h (plain arrays so that the
  * skeleton needs no extra type).  Size 0: the field is absent.
@@ -42,14 +47,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, NQ_RINGBUF_BYTES);
 } events SEC(".maps");
-
-/* Per-CPU counters: records that did not fit in the ring buffer. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct nq_pcpu);
-} pcpu SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -65,14 +62,17 @@ static __always_inline int skip_tgid(__u64 pid_tgid)
 	return filter_tgid && (__u32)(pid_tgid >> 32) != filter_tgid;
 }
 
-static __always_inline void count_drop(void)
-{
-	__u32 zero = 0;
-	struct nq_pcpu *c = bpf_map_lookup_elem(&pcpu, &zero);
+/* Per-CPU counters (probes.h NQ_CTR_*): one cache line per CPU. */
+__u64 cpu_ctr[NQ_BSS_CPUS][NQ_CTR_SLOTS];
 
-	if (c)
-		c->drops += 1;
-}
+/*
+ * Set by the loader once the kretprobe on vmx_hwapic_isr_update is attached
+ * (not .rodata: an attach can still fail after load), so that an SVI entry
+ * record only promises a return record that will come.
+ */
+__u8 svi_return_live;
+/* Set by the loader once the VMCS-switch kprobe is attached: SVI returns count vmcs01 loads. */
+__u8 vmcs_switch_live;
 
 /* The 40-byte payload as words, for clearing it. */
 struct nq_words {
@@ -81,27 +81,37 @@ struct nq_words {
 
 static __always_inline struct nq_event *ev_new(__u8 kind, __u64 pid_tgid)
 {
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u64 *ctr = cpu_ctr[cpu & (NQ_BSS_CPUS - 1)];
+	/*
+	 * Drops counted before the reservation: a record that follows a drop
+	 * carries a larger drop_seq than the CPU's previous record, which tells
+	 * the reader where the loss belongs.
+	 */
+	__u32 seq = (__u32)ctr[NQ_CTR_DROPPED];
 	struct nq_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	struct nq_words *z;
 
 	if (!e) {
-		count_drop();
+		/* Atomic: a hard-irq raw tracepoint may nest over a kprobe here. */
+		__sync_fetch_and_add(&ctr[NQ_CTR_DROPPED], 1);
 		return NULL;
 	}
 	e->h.ts_ns = bpf_ktime_get_ns();
 	e->h.tgid = pid_tgid >> 32;
 	e->h.tid = (__u32)pid_tgid;
 	e->h.vcpu_id = NQ_VCPU_UNKNOWN;
-	e->h.cpu = bpf_get_smp_processor_id();
+	e->h.cpu = cpu;
 	e->h.kind = kind;
 	e->h.isa = NQ_ISA_UNKNOWN;
-	/* Ring buffer memory is not zeroed: clear the payload. */
+	/* Ring buffer memory is not zeroed: clear the payload and trailer. */
 	z = (void *)&e->inject;
 	z->w[0] = 0;
 	z->w[1] = 0;
 	z->w[2] = 0;
 	z->w[3] = 0;
 	z->w[4] = 0;
+	e->drop_seq = seq;
 	return e;
 }
 
@@ -112,14 +122,9 @@ static __always_inline struct nq_event *ev_new(__u8 kind, __u64 pid_tgid)
  * records up: nothing stalls.  The per-CPU count lives in .bss, one cache line
  * per CPU, indexed by the CPU already read for the header: no helper call.
  */
-#define NQ_BSS_CPUS 256
-
-__u64 produced[NQ_BSS_CPUS][8];	       /* [cpu][0]; 64 bytes per CPU */
-__u64 accepts_counted[NQ_BSS_CPUS][8]; /* [cpu][0]: with count_accepts */
-
 static __always_inline void ev_submit(struct nq_event *e)
 {
-	__u64 *c = &produced[e->h.cpu & (NQ_BSS_CPUS - 1)][0];
+	__u64 *c = &cpu_ctr[e->h.cpu & (NQ_BSS_CPUS - 1)][NQ_CTR_PRODUCED];
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
 	if (!(++*c & (wakeup_every - 1)))
@@ -193,35 +198,100 @@ static __always_inline struct vcpu_vmx___nq *vmx_of(const void *vcpu)
 	return (void *)((__u64)vcpu - bpf_core_field_offset(struct vcpu_vmx___nq, vcpu));
 }
 
-/* Remember the thread's vCPU; returns the ISA of its open check, if any. */
-static __always_inline __u8 remember_vcpu(__u32 tid, const void *vcpu, __u32 vcpu_id)
+/*
+ * The VM of a vCPU: a 32-bit id of its struct kvm (never 0 when known), so
+ * that one process may host several VMs and a reused pid starts afresh.
+ */
+static __always_inline __u32 vm_id_of_kvm(__u64 kvm)
 {
+	__u32 id = (__u32)(kvm ^ (kvm >> 32));
+
+	if (!kvm)
+		return 0;
+	return id ? id : 1;
+}
+
+static __always_inline __u32 vm_id_of(const void *vcpu)
+{
+	struct kvm_vcpu___nq *v = (void *)vcpu;
+
+	if (!vcpu || !bpf_core_field_exists(struct kvm_vcpu___nq, kvm))
+		return 0;
+	return vm_id_of_kvm((__u64)BPF_CORE_READ(v, kvm));
+}
+
+/* vcpu->arch.apic->apicv_active (older kernels: vcpu->arch.apicv_active). */
+static __always_inline __u8 apicv_active_of(const void *vcpu)
+{
+	struct kvm_vcpu___nq *v = (void *)vcpu;
+
+	if (!vcpu)
+		return NQ_BOOL_UNKNOWN;
+	if (bpf_core_field_exists(struct kvm_vcpu___nq, arch.apic) &&
+	    bpf_core_field_exists(struct kvm_lapic___nq, apicv_active)) {
+		struct kvm_lapic___nq *apic = BPF_CORE_READ(v, arch.apic);
+
+		if (!apic)
+			return NQ_BOOL_UNKNOWN;
+		return BPF_CORE_READ(apic, apicv_active) ? 1 : 0;
+	}
+	if (bpf_core_field_exists(struct kvm_vcpu___nq, arch.apicv_active))
+		return BPF_CORE_READ(v, arch.apicv_active) ? 1 : 0;
+	return NQ_BOOL_UNKNOWN;
+}
+
+/* This thread's state, if it belongs to this process (tids are reused). */
+static __always_inline struct nq_tid_state *tid_state(__u64 pid_tgid)
+{
+	__u32 tid = (__u32)pid_tgid;
 	struct nq_tid_state *st = bpf_map_lookup_elem(&tids, &tid);
+
+	if (st && st->tgid != (__u32)(pid_tgid >> 32))
+		return NULL;
+	return st;
+}
+
+/* Remember the thread's vCPU; returns the ISA of its open check, if any. */
+static __always_inline __u8 remember_vcpu(__u64 pid_tgid, const void *vcpu, __u32 vcpu_id)
+{
+	__u32 tid = (__u32)pid_tgid;
+	struct nq_tid_state *st = tid_state(pid_tgid);
 	struct nq_tid_state n = {};
 
 	if (st) {
 		if (st->vcpu != (__u64)vcpu) {
 			st->vcpu = (__u64)vcpu;
 			st->vcpu_id = vcpu_id;
+			st->vm_id = vm_id_of(vcpu);
 		}
 		return st->in_check ? st->isa : NQ_ISA_UNKNOWN;
 	}
 	n.vcpu = (__u64)vcpu;
 	n.vcpu_id = vcpu_id;
+	n.vm_id = vm_id_of(vcpu);
+	n.tgid = pid_tgid >> 32;
 	bpf_map_update_elem(&tids, &tid, &n, BPF_ANY);
 	return NQ_ISA_UNKNOWN;
 }
 
-static __always_inline __u32 tid_vcpu_id(__u32 tid)
+/* The thread's vCPU and VM, for probes without a vcpu argument. */
+static __always_inline void tid_vcpu(__u64 pid_tgid, __u32 *vcpu_id, __u32 *vm_id)
 {
-	struct nq_tid_state *st = bpf_map_lookup_elem(&tids, &tid);
+	struct nq_tid_state *st = tid_state(pid_tgid);
 
-	return st ? st->vcpu_id : NQ_VCPU_UNKNOWN;
+	*vcpu_id = st ? st->vcpu_id : NQ_VCPU_UNKNOWN;
+	*vm_id = st ? st->vm_id : 0;
 }
 
 /* ================= tracepoints: kvm_apic_accept_irq ================= */
 
-static __always_inline int emit_accept(__u64 pid_tgid, __u32 apicid, __u16 dm, __u16 tm, __u8 vec)
+/*
+ * vcpu_id and vm_id of the target; the tracepoints only know the vcpu_id
+ * (KVM passes it as "apicid"): the running task is often not the target's
+ * VM (vhost, VFIO hard irqs), so their vm_id stays 0, unknown.
+ */
+static __always_inline int emit_accept(__u64 pid_tgid, __u32 apicid, __u16 dm, __u16 tm, __u8 vec,
+				       __u32 vm_id, __u8 flags)
 {
 	struct nq_event *e;
 
@@ -230,18 +300,19 @@ static __always_inline int emit_accept(__u64 pid_tgid, __u32 apicid, __u16 dm, _
 	 * (the program never nests on a CPU: a plain increment is exact).
 	 */
 	if (count_accepts) {
-		accepts_counted[bpf_get_smp_processor_id() & (NQ_BSS_CPUS - 1)][0]++;
+		cpu_ctr[bpf_get_smp_processor_id() & (NQ_BSS_CPUS - 1)][NQ_CTR_ACCEPTS]++;
 		return 0;
 	}
 	e = ev_new(NQ_EV_IRQ_ACCEPT, pid_tgid);
 	if (!e)
 		return 0;
-	/* KVM passes the target vcpu_id as "apicid". */
 	e->h.vcpu_id = apicid;
 	e->accept.apicid = apicid;
 	e->accept.delivery_mode = dm;
 	e->accept.trigger_mode = tm;
 	e->accept.vector = vec;
+	e->accept.flags = flags;
+	e->vm_id = vm_id;
 	ev_submit(e);
 	return 0;
 }
@@ -261,7 +332,7 @@ int tp_accept(struct trace_event_raw_kvm_apic_accept_irq___nq *ctx)
 		tm = ((struct trace_event_raw_kvm_apic_accept_irq___old *)ctx)->tm;
 	else
 		tm = ctx->tm;
-	return emit_accept(pid_tgid, ctx->apicid, ctx->dm, tm, ctx->vec);
+	return emit_accept(pid_tgid, ctx->apicid, ctx->dm, tm, ctx->vec, 0, 0);
 }
 
 /* Record read at offsets from the tracefs format file. */
@@ -275,7 +346,7 @@ int tpf_accept(void *ctx)
 	return emit_accept(pid_tgid, fmt_read(ctx, NQ_FMT_ACCEPT, NQ_FA_APICID),
 			   fmt_read(ctx, NQ_FMT_ACCEPT, NQ_FA_DM),
 			   fmt_read(ctx, NQ_FMT_ACCEPT, NQ_FA_TM),
-			   fmt_read(ctx, NQ_FMT_ACCEPT, NQ_FA_VEC));
+			   fmt_read(ctx, NQ_FMT_ACCEPT, NQ_FA_VEC), 0, 0);
 }
 
 /*
@@ -290,7 +361,27 @@ int raw_accept(struct bpf_raw_tracepoint_args *ctx)
 	if (skip_tgid(pid_tgid))
 		return 0;
 	return emit_accept(pid_tgid, (__u32)ctx->args[0], (__u16)ctx->args[1], (__u16)ctx->args[2],
-			   (__u8)ctx->args[3]);
+			   (__u8)ctx->args[3], 0, 0);
+}
+
+/*
+ * Exact: __apic_accept_irq(apic, delivery_mode, vector, level, trig_mode,
+ * dest_map), where the target vCPU and its VM are read from the APIC.  When
+ * this attaches, no accept tracepoint program is attached.
+ */
+SEC("kprobe/__apic_accept_irq")
+int BPF_KPROBE(kp_accept_exact, void *apic, int delivery_mode, int vector, int level, int trig_mode)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct kvm_lapic___nq *a = apic;
+	void *vcpu = NULL;
+
+	if (skip_tgid(pid_tgid))
+		return 0;
+	if (apic && bpf_core_field_exists(struct kvm_lapic___nq, vcpu))
+		vcpu = BPF_CORE_READ(a, vcpu);
+	return emit_accept(pid_tgid, vcpu_id_of(vcpu), (__u16)delivery_mode, (__u16)trig_mode,
+			   (__u8)vector, vm_id_of(vcpu), NQ_ACCEPT_F_EXACT);
 }
 
 /* ================= tracepoints: kvm_nested_vmexit ================= */
@@ -299,22 +390,26 @@ static __always_inline int emit_hw_vmexit(__u64 pid_tgid, __u32 reason, __u64 in
 					  __u32 intr_info, __u32 err, __u32 isa, __u32 vcpu_id,
 					  int have_vcpu_id)
 {
-	__u32 tid = (__u32)pid_tgid;
+	__u32 tid = (__u32)pid_tgid, vm_id = 0;
 	struct nq_event *e;
 
 	if (have_vcpu_id) {
-		struct nq_tid_state *st = bpf_map_lookup_elem(&tids, &tid);
+		struct nq_tid_state *st = tid_state(pid_tgid);
 
 		if (!st) {
-			struct nq_tid_state n = {.vcpu_id = vcpu_id};
+			struct nq_tid_state n = {.vcpu_id = vcpu_id, .tgid = pid_tgid >> 32};
 
 			bpf_map_update_elem(&tids, &tid, &n, BPF_ANY);
 		} else if (st->vcpu_id != vcpu_id) {
+			/* Another vCPU on this thread: its VM is not known here. */
 			st->vcpu_id = vcpu_id;
 			st->vcpu = 0;
+			st->vm_id = 0;
+		} else {
+			vm_id = st->vm_id;
 		}
 	} else {
-		vcpu_id = tid_vcpu_id(tid);
+		tid_vcpu(pid_tgid, &vcpu_id, &vm_id);
 	}
 	e = ev_new(NQ_EV_HW_NESTED_VMEXIT, pid_tgid);
 	if (!e)
@@ -326,6 +421,7 @@ static __always_inline int emit_hw_vmexit(__u64 pid_tgid, __u32 reason, __u64 in
 	e->hw_exit.info2 = info2;
 	e->hw_exit.intr_info = intr_info;
 	e->hw_exit.error_code = err;
+	e->vm_id = vm_id;
 	ev_submit(e);
 	return 0;
 }
@@ -374,13 +470,16 @@ int tpf_hw_vmexit(void *ctx)
 static __always_inline int emit_inject(__u64 pid_tgid, __u64 code, __u64 info1, __u64 info2,
 				       __u32 int_info, __u32 int_info_err, __u32 isa)
 {
-	/* No vcpu argument: the thread's vCPU from the check / hw exit. */
-	__u32 vcpu_id = tid_vcpu_id((__u32)pid_tgid);
-	struct nq_event *e = ev_new(NQ_EV_VMEXIT_INJECT, pid_tgid);
+	struct nq_event *e;
+	__u32 vcpu_id, vm_id;
 
+	/* No vcpu argument: the thread's vCPU from the check / hw exit. */
+	tid_vcpu(pid_tgid, &vcpu_id, &vm_id);
+	e = ev_new(NQ_EV_VMEXIT_INJECT, pid_tgid);
 	if (!e)
 		return 0;
 	e->h.vcpu_id = vcpu_id;
+	e->vm_id = vm_id;
 	e->h.isa = isa;
 	e->inject.exit_code = code;
 	e->inject.info1 = info1;
@@ -440,12 +539,15 @@ int raw_inject(struct bpf_raw_tracepoint_args *ctx)
 
 static __always_inline int emit_svm_intr(__u64 pid_tgid, __u64 rip)
 {
-	__u32 vcpu_id = tid_vcpu_id((__u32)pid_tgid);
-	struct nq_event *e = ev_new(NQ_EV_SVM_INTR_EXIT, pid_tgid);
+	struct nq_event *e;
+	__u32 vcpu_id, vm_id;
 
+	tid_vcpu(pid_tgid, &vcpu_id, &vm_id);
+	e = ev_new(NQ_EV_SVM_INTR_EXIT, pid_tgid);
 	if (!e)
 		return 0;
 	e->h.vcpu_id = vcpu_id;
+	e->vm_id = vm_id;
 	e->h.isa = NQ_ISA_SVM;
 	e->svm_intr.rip = rip;
 	ev_submit(e);
@@ -531,6 +633,8 @@ static __always_inline int check_enter(struct pt_regs *ctx, const void *vcpu, __
 	n.in_check = 1;
 	n.isa = isa;
 	n.pi_pending = pi_pending;
+	n.vm_id = vm_id_of(vcpu);
+	n.tgid = pid_tgid >> 32;
 	bpf_map_update_elem(&tids, &tid, &n, BPF_ANY);
 
 	e = ev_new(NQ_EV_CHECK_ENTER, pid_tgid);
@@ -543,6 +647,7 @@ static __always_inline int check_enter(struct pt_regs *ctx, const void *vcpu, __
 	e->check_enter.guest_mode = guest_mode_of(vcpu);
 	e->check_enter.ctls = ctls;
 	e->check_enter.pi_pending = pi_pending;
+	e->vm_id = n.vm_id;
 	ev_submit(e);
 	return 0;
 }
@@ -550,20 +655,20 @@ static __always_inline int check_enter(struct pt_regs *ctx, const void *vcpu, __
 static __always_inline int check_exit(struct pt_regs *ctx, __u8 isa)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
 	struct nq_tid_state *st;
 	struct nq_event *e;
-	__u32 vcpu_id = NQ_VCPU_UNKNOWN;
+	__u32 vcpu_id = NQ_VCPU_UNKNOWN, vm_id = 0;
 	__u64 vcpu = 0;
 	__u8 pi_before = 0;
 	int ret = (int)PT_REGS_RC(ctx);
 
 	if (skip_tgid(pid_tgid))
 		return 0;
-	st = bpf_map_lookup_elem(&tids, &tid);
+	st = tid_state(pid_tgid);
 	if (st) {
 		vcpu = st->vcpu;
 		vcpu_id = st->vcpu_id;
+		vm_id = st->vm_id;
 		pi_before = st->pi_pending;
 		st->in_check = 0;
 		st->in_ack = 0;
@@ -574,6 +679,7 @@ static __always_inline int check_exit(struct pt_regs *ctx, __u8 isa)
 	e->h.vcpu_id = vcpu_id;
 	e->h.isa = isa;
 	e->check_exit.ret = ret;
+	e->vm_id = vm_id;
 	ev_submit(e);
 
 	/* The nested PI path (NV peeked, IRR cleared, no exit) sets pi_pending. */
@@ -594,6 +700,7 @@ static __always_inline int check_exit(struct pt_regs *ctx, __u8 isa)
 			e->pi.posted_intr_nv = nv;
 			e->pi.pi_enabled = nv != 0xffff;
 			e->pi.pi_pending = 1;
+			e->vm_id = vm_id;
 			ev_submit(e);
 		}
 	}
@@ -624,30 +731,34 @@ int BPF_KRETPROBE(krp_svm_check)
 	return check_exit(ctx, NQ_ISA_SVM);
 }
 
-/* ================= kprobes: peek and ack ================= */
+/* ================= kprobes: peek, ExtINT and ack ================= */
 
 /* kvm_apic_has_interrupt() returned: the peek, only inside a check. */
 SEC("kretprobe/kvm_apic_has_interrupt")
 int BPF_KRETPROBE(krp_peek)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
 	struct nq_tid_state *st;
 	struct nq_event *e;
 	int vector = (int)PT_REGS_RC(ctx);
 	__u64 vcpu;
-	__u32 vcpu_id;
-	__u8 in_ack, isa;
+	__u32 vcpu_id, vm_id;
+	__u8 in_ack, isa, flags = 0;
 
 	if (skip_tgid(pid_tgid))
 		return 0;
-	st = bpf_map_lookup_elem(&tids, &tid);
+	st = tid_state(pid_tgid);
 	if (!st || !st->in_check)
 		return 0;
 	vcpu = st->vcpu;
 	vcpu_id = st->vcpu_id;
+	vm_id = st->vm_id;
 	in_ack = st->in_ack;
 	isa = st->isa;
+	if (in_ack)
+		flags |= NQ_PEEK_F_IN_ACK;
+	if (peek_decides)
+		flags |= NQ_PEEK_F_DECIDES;
 	e = ev_new(NQ_EV_PEEK, pid_tgid);
 	if (!e)
 		return 0;
@@ -655,13 +766,47 @@ int BPF_KRETPROBE(krp_peek)
 	e->h.isa = isa;
 	e->peek.vector = vector;
 	e->peek.vmcs = isa == NQ_ISA_VMX ? vmcs_of((void *)vcpu) : NQ_VMCS_UNKNOWN;
-	e->peek.flags = in_ack ? NQ_PEEK_F_IN_ACK : 0;
+	e->peek.flags = flags;
+	e->vm_id = vm_id;
 	ev_submit(e);
 	return 0;
 }
 
-static __always_inline int emit_ack(__u64 pid_tgid, const void *vcpu, __u32 vcpu_id, int vector,
-				    __u8 api, __u8 isa)
+/*
+ * kvm_cpu_get_extint() returned inside a check: the PIC (ExtINT) vector, or
+ * -1, so that an ExtINT exit is classified positively, never by elimination.
+ */
+SEC("kretprobe/kvm_cpu_get_extint")
+int BPF_KRETPROBE(krp_extint)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct nq_tid_state *st;
+	struct nq_event *e;
+	int vector = (int)PT_REGS_RC(ctx);
+	__u32 vcpu_id, vm_id;
+	__u8 isa;
+
+	if (skip_tgid(pid_tgid))
+		return 0;
+	st = tid_state(pid_tgid);
+	if (!st || !st->in_check)
+		return 0;
+	vcpu_id = st->vcpu_id;
+	vm_id = st->vm_id;
+	isa = st->isa;
+	e = ev_new(NQ_EV_EXTINT, pid_tgid);
+	if (!e)
+		return 0;
+	e->h.vcpu_id = vcpu_id;
+	e->h.isa = isa;
+	e->extint.vector = vector;
+	e->vm_id = vm_id;
+	ev_submit(e);
+	return 0;
+}
+
+static __always_inline int emit_ack(__u64 pid_tgid, const void *vcpu, __u32 vcpu_id, __u32 vm_id,
+				    int vector, __u8 api, __u8 isa)
 {
 	struct nq_event *e = ev_new(NQ_EV_ACK, pid_tgid);
 
@@ -673,6 +818,7 @@ static __always_inline int emit_ack(__u64 pid_tgid, const void *vcpu, __u32 vcpu
 	e->ack.vmcs = vmcs_of(vcpu);
 	e->ack.api = api;
 	e->ack.guest_mode = guest_mode_of(vcpu);
+	e->vm_id = vm_id;
 	ev_submit(e);
 	return 0;
 }
@@ -688,8 +834,8 @@ int BPF_KPROBE(kp_ack, void *vcpu, int vector)
 	if (skip_tgid(pid_tgid))
 		return 0;
 	vcpu_id = vcpu_id_of(vcpu);
-	isa = remember_vcpu((__u32)pid_tgid, vcpu, vcpu_id);
-	return emit_ack(pid_tgid, vcpu, vcpu_id, vector, NQ_ACK_API_APIC_ACK, isa);
+	isa = remember_vcpu(pid_tgid, vcpu, vcpu_id);
+	return emit_ack(pid_tgid, vcpu, vcpu_id, vm_id_of(vcpu), vector, NQ_ACK_API_APIC_ACK, isa);
 }
 
 /* <= 6.11: kvm_get_apic_interrupt(vcpu) entry marks the thread "in ack" */
@@ -699,21 +845,13 @@ int BPF_KPROBE(kp_get_apic, void *vcpu)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
 	struct nq_tid_state *st;
-	__u32 vcpu_id;
 
 	if (skip_tgid(pid_tgid))
 		return 0;
-	vcpu_id = vcpu_id_of(vcpu);
+	remember_vcpu(pid_tgid, vcpu, vcpu_id_of(vcpu));
 	st = bpf_map_lookup_elem(&tids, &tid);
-	if (st) {
-		st->vcpu = (__u64)vcpu;
-		st->vcpu_id = vcpu_id;
+	if (st)
 		st->in_ack = 1;
-	} else {
-		struct nq_tid_state n = {.vcpu = (__u64)vcpu, .vcpu_id = vcpu_id, .in_ack = 1};
-
-		bpf_map_update_elem(&tids, &tid, &n, BPF_ANY);
-	}
 	return 0;
 }
 
@@ -722,42 +860,47 @@ SEC("kretprobe/kvm_get_apic_interrupt")
 int BPF_KRETPROBE(krp_get_apic)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
 	struct nq_tid_state *st;
 	int vector = (int)PT_REGS_RC(ctx);
 	__u64 vcpu = 0;
-	__u32 vcpu_id = NQ_VCPU_UNKNOWN;
+	__u32 vcpu_id = NQ_VCPU_UNKNOWN, vm_id = 0;
 	__u8 isa = NQ_ISA_UNKNOWN;
 
 	if (skip_tgid(pid_tgid))
 		return 0;
-	st = bpf_map_lookup_elem(&tids, &tid);
+	st = tid_state(pid_tgid);
 	if (st) {
 		st->in_ack = 0;
 		vcpu = st->vcpu;
 		vcpu_id = st->vcpu_id;
+		vm_id = st->vm_id;
 		isa = st->in_check ? st->isa : NQ_ISA_UNKNOWN;
 	}
 	if (vector < 0)
 		return 0;
-	return emit_ack(pid_tgid, (void *)vcpu, vcpu_id, vector, NQ_ACK_API_GET_APIC_IRQ, isa);
+	return emit_ack(pid_tgid, (void *)vcpu, vcpu_id, vm_id, vector, NQ_ACK_API_GET_APIC_IRQ,
+			isa);
 }
 
 /* ================= kprobes: SVI and VMCS switches ================= */
 
-static __always_inline int emit_svi(__u64 pid_tgid, const void *vcpu, __u32 vcpu_id, int max_isr)
+/*
+ * The entry of vmx_hwapic_isr_update.  What happened to the write is not
+ * inferred here: 6.14 .. 6.19 defer it while L2 runs, 7.x switch to vmcs01
+ * inside the function.  With the return probe attached the record says so
+ * (NQ_SVI_F_AWAIT_RETURN) and NQ_EV_SVI_RETURN carries the outcome.
+ */
+static __always_inline int emit_svi(__u64 pid_tgid, const void *vcpu, __u32 vcpu_id, __u32 vm_id,
+				    int max_isr)
 {
+	struct nq_tid_state *st = tid_state(pid_tgid);
 	struct nq_event *e;
-	__u8 gm = guest_mode_of(vcpu);
-	__u8 outcome = NQ_SVI_WRITTEN;
 
-	/*
-	 * 6.14 .. 6.19 defer the write while L2 is active: the function sets
-	 * nested.update_vmcs01_hwapic_isr and returns when is_guest_mode().
-	 */
-	if (vcpu && gm && vmx_known() &&
-	    bpf_core_field_exists(struct vcpu_vmx___nq, nested.update_vmcs01_hwapic_isr))
-		outcome = NQ_SVI_DEFERRED;
+	/* Count the vmcs01 loads this thread makes until the return (7.x guard). */
+	if (st) {
+		st->in_svi = 1;
+		st->loads01 = 0;
+	}
 	e = ev_new(NQ_EV_SVI_UPDATE, pid_tgid);
 	if (!e)
 		return 0;
@@ -765,22 +908,27 @@ static __always_inline int emit_svi(__u64 pid_tgid, const void *vcpu, __u32 vcpu
 	e->h.isa = NQ_ISA_VMX;
 	e->svi.max_isr = max_isr;
 	e->svi.vmcs = vmcs_of(vcpu);
-	e->svi.outcome = outcome;
+	e->svi.outcome = NQ_SVI_WRITTEN;
 	e->svi.origin = NQ_SVI_ORIGIN_L1_ISR;
-	e->svi.guest_mode = gm;
+	e->svi.guest_mode = guest_mode_of(vcpu);
+	e->svi.flags = svi_return_live ? NQ_SVI_F_AWAIT_RETURN : 0;
+	e->vm_id = vm_id;
 	ev_submit(e);
 	return 0;
 }
 
-/* 6.14+: vmx_hwapic_isr_update(vcpu, max_isr) */
+/* 6.14+: vmx_hwapic_isr_update(vcpu, max_isr); the return probe reads the vCPU from tids */
 SEC("kprobe/vmx_hwapic_isr_update")
 int BPF_KPROBE(kp_svi, void *vcpu, int max_isr)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 vcpu_id;
 
 	if (skip_tgid(pid_tgid))
 		return 0;
-	return emit_svi(pid_tgid, vcpu, vcpu_id_of(vcpu), max_isr);
+	vcpu_id = vcpu_id_of(vcpu);
+	remember_vcpu(pid_tgid, vcpu, vcpu_id);
+	return emit_svi(pid_tgid, vcpu, vcpu_id, vm_id_of(vcpu), max_isr);
 }
 
 /* < 6.14: vmx_hwapic_isr_update(max_isr); the vCPU comes from this thread */
@@ -788,19 +936,63 @@ SEC("kprobe/vmx_hwapic_isr_update")
 int BPF_KPROBE(kp_svi_old, int max_isr)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
 	struct nq_tid_state *st;
 	__u64 vcpu = 0;
-	__u32 vcpu_id = NQ_VCPU_UNKNOWN;
+	__u32 vcpu_id = NQ_VCPU_UNKNOWN, vm_id = 0;
 
 	if (skip_tgid(pid_tgid))
 		return 0;
-	st = bpf_map_lookup_elem(&tids, &tid);
+	st = tid_state(pid_tgid);
 	if (st) {
 		vcpu = st->vcpu;
 		vcpu_id = st->vcpu_id;
+		vm_id = st->vm_id;
 	}
-	return emit_svi(pid_tgid, (void *)vcpu, vcpu_id, max_isr);
+	return emit_svi(pid_tgid, (void *)vcpu, vcpu_id, vm_id, max_isr);
+}
+
+/*
+ * vmx_hwapic_isr_update returned: the VMCS loaded now and, on 6.14 .. 6.19,
+ * whether the update was deferred (nested.update_vmcs01_hwapic_isr set).
+ * The engine judges from the entry, the VMCS switches in between (7.x:
+ * the vmcs01 guard) and this.  Both signatures: the vCPU is the thread's.
+ */
+SEC("kretprobe/vmx_hwapic_isr_update")
+int BPF_KRETPROBE(krp_svi)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct nq_tid_state *st;
+	struct nq_event *e;
+	__u64 vcpu;
+	__u32 vcpu_id, vm_id;
+	__u8 pending = NQ_BOOL_UNKNOWN, loads01;
+
+	if (skip_tgid(pid_tgid))
+		return 0;
+	st = tid_state(pid_tgid);
+	if (!st)
+		return 0;
+	vcpu = st->vcpu;
+	vcpu_id = st->vcpu_id;
+	vm_id = st->vm_id;
+	loads01 = st->in_svi && vmcs_switch_live ? st->loads01 : NQ_BOOL_UNKNOWN;
+	st->in_svi = 0;
+	if (vcpu && vmx_known() &&
+	    bpf_core_field_exists(struct vcpu_vmx___nq, nested.update_vmcs01_hwapic_isr))
+		pending = BPF_CORE_READ(vmx_of((void *)vcpu), nested.update_vmcs01_hwapic_isr) ? 1
+											       : 0;
+	e = ev_new(NQ_EV_SVI_RETURN, pid_tgid);
+	if (!e)
+		return 0;
+	e->h.vcpu_id = vcpu_id;
+	e->h.isa = NQ_ISA_VMX;
+	e->svi_ret.vmcs = vmcs_of((void *)vcpu);
+	e->svi_ret.update_pending = pending;
+	e->svi_ret.guest_mode = guest_mode_of((void *)vcpu);
+	e->svi_ret.loads01 = loads01;
+	e->vm_id = vm_id;
+	ev_submit(e);
+	return 0;
 }
 
 /* vmx_vcpu_load_vmcs(vcpu, cpu[, buddy]): loaded_vmcs is already the new one. */
@@ -808,20 +1000,52 @@ SEC("kprobe/vmx_vcpu_load_vmcs")
 int BPF_KPROBE(kp_load_vmcs, void *vcpu)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct nq_tid_state *st;
 	struct nq_event *e;
 	__u32 vcpu_id;
+	__u8 to;
 
 	if (skip_tgid(pid_tgid))
 		return 0;
 	vcpu_id = vcpu_id_of(vcpu);
-	remember_vcpu((__u32)pid_tgid, vcpu, vcpu_id);
+	to = vmcs_of(vcpu);
+	remember_vcpu(pid_tgid, vcpu, vcpu_id);
+	st = tid_state(pid_tgid);
+	if (st && st->in_svi && to == NQ_VMCS_01 && st->loads01 < 254)
+		st->loads01++;
 	e = ev_new(NQ_EV_VMCS_SWITCH, pid_tgid);
 	if (!e)
 		return 0;
 	e->h.vcpu_id = vcpu_id;
 	e->h.isa = NQ_ISA_VMX;
-	e->vmcs_switch.to = vmcs_of(vcpu);
+	e->vmcs_switch.to = to;
 	e->vmcs_switch.guest_mode = guest_mode_of(vcpu);
+	e->vmcs_switch.apicv_active = apicv_active_of(vcpu);
+	e->vm_id = vm_id_of(vcpu);
+	ev_submit(e);
+	return 0;
+}
+
+/* ================= kprobe: the VM is destroyed ================= */
+
+/*
+ * kvm_destroy_vm(kvm): the VM's state can go, by its vm_id.  The process
+ * that drops the last reference is normally the VM's own; userspace also
+ * watches /proc for processes that are gone.
+ */
+SEC("kprobe/kvm_destroy_vm")
+int BPF_KPROBE(kp_vm_destroy, void *kvm)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct nq_event *e;
+
+	if (skip_tgid(pid_tgid))
+		return 0;
+	e = ev_new(NQ_EV_VM_GONE, pid_tgid);
+	if (!e)
+		return 0;
+	e->vm_gone.tgid = pid_tgid >> 32;
+	e->vm_id = vm_id_of_kvm((__u64)kvm);
 	ev_submit(e);
 	return 0;
 }

@@ -26,7 +26,7 @@
 #define NQ_ABI_VERSION 2
 /* The oldest record version the readers still accept. */
 #define NQ_ABI_VERSION_MIN 1
-#define NQ_EVENT_SIZE  64
+#define NQ_EVENT_SIZE	   64
 
 /* vcpu_id when the probe could not tell which vCPU it ran for. */
 #define NQ_VCPU_UNKNOWN 0xffffffffu
@@ -48,6 +48,7 @@ enum nq_kind {
 	NQ_EV_SVI_RETURN = 13,	    /* vmx_hwapic_isr_update returned */
 	NQ_EV_EXTINT = 14,	    /* kvm_cpu_get_extint returned inside a check */
 	NQ_EV_VM_GONE = 15,	    /* userspace marker: the VM (tgid / vm_id) is gone */
+	NQ_EV_SYNC = 16,	    /* userspace marker: every loss before here is reported */
 	NQ_EV__MAX
 };
 
@@ -83,7 +84,9 @@ enum nq_svi_outcome {
 };
 
 /* NQ_EV_SVI_UPDATE flags */
-#define NQ_SVI_F_AWAIT_RETURN (1u << 0) /* a return probe is attached: judge at NQ_EV_SVI_RETURN */
+#define NQ_SVI_F_AWAIT_RETURN                                                                      \
+	(1u << 0) /* a return probe is attached: judge at NQ_EV_SVI_RETURN                         \
+		   */
 
 /* A tri-state byte read from the kernel: 0, 1, or not readable here. */
 #define NQ_BOOL_UNKNOWN 0xff
@@ -202,10 +205,16 @@ struct nq_svi_update {
 };
 
 struct nq_svi_return {
-	__u8 vmcs;	      /* loaded at return */
-	__u8 update_pending;  /* nested.update_vmcs01_hwapic_isr at return, or NQ_BOOL_UNKNOWN */
+	__u8 vmcs;	     /* loaded at return */
+	__u8 update_pending; /* nested.update_vmcs01_hwapic_isr at return, or NQ_BOOL_UNKNOWN */
 	__u8 guest_mode;
-	__u8 pad;
+	/*
+	 * vmcs01 loads this thread made between entry and return (7.x: the
+	 * guard's switch), counted in BPF so the verdict never depends on a
+	 * separate record reaching userspace; NQ_BOOL_UNKNOWN without the
+	 * VMCS-switch probe.  Saturates at 254.
+	 */
+	__u8 loads01;
 };
 
 struct nq_vmcs_switch {
@@ -234,8 +243,8 @@ struct nq_svm_intr_exit {
 };
 
 struct nq_lost {
-	__u64 count;  /* records lost on hdr.cpu (NQ_CPU_ALL: anywhere) since the previous marker */
-	__u8 source;  /* enum nq_lost_source */
+	__u64 count; /* records lost on hdr.cpu (NQ_CPU_ALL: anywhere) since the previous marker */
+	__u8 source; /* enum nq_lost_source */
 	__u8 pad[7];
 };
 

@@ -65,11 +65,18 @@ struct nq_fmt {
 #define NQ_RINGBUF_BYTES (8u << 20)
 #define NQ_WAKEUP_EVENTS 1024u
 
-/* The per-CPU counters map value. */
-struct nq_pcpu {
-	__u64 drops;	/* records that did not fit in the ring buffer */
-	__u64 reserved; /* unused */
-};
+/*
+ * Per-CPU counters in the programs' .bss (cpu_ctr[cpu][NQ_CTR_*]), one
+ * 64-byte line per CPU, indexed by the CPU the header already read: a
+ * counter costs a load, not a map lookup, and userspace reads them from the
+ * skeleton's mmapped .bss.  CPUs from NQ_BSS_CPUS up share slots (the loader
+ * then attributes drops to every CPU).
+ */
+#define NQ_BSS_CPUS	1024
+#define NQ_CTR_PRODUCED 0 /* records submitted (batched wakeups) */
+#define NQ_CTR_DROPPED	1 /* records that did not fit in the ring buffer */
+#define NQ_CTR_ACCEPTS	2 /* accepts counted and not streamed (count_accepts) */
+#define NQ_CTR_SLOTS	8
 
 /* Per-thread state (map "tids", key: tid): the vCPU a thread runs, where it is. */
 struct nq_tid_state {
@@ -79,6 +86,11 @@ struct nq_tid_state {
 	__u8 in_ack;	 /* inside kvm_get_apic_interrupt (<= 6.11) */
 	__u8 isa;	 /* of the open check */
 	__u8 pi_pending; /* nested.pi_pending at check entry */
+	__u32 vm_id;	 /* of vcpu->kvm (abi.h), 0: unknown */
+	__u32 tgid;	 /* the owner: a reused tid of another process starts afresh */
+	__u8 in_svi;	 /* inside vmx_hwapic_isr_update (the return probe is live) */
+	__u8 loads01;	 /* vmcs01 loads since its entry, saturating at 254 */
+	__u8 pad[6];
 };
 
 /* Entries of the per-thread state map (LRU). */

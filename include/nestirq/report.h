@@ -12,14 +12,16 @@
 /* One event on one line, for evidence lists: "ts=... vm=... vcpu=... ack vector=49 vmcs=02". */
 int nq_format_event(const struct nq_event *ev, char *buf, size_t len);
 
-/* A violation: a headline plus its evidence, or one JSON object (one line). */
+/* A finding (violation or info): a headline plus its evidence, or one JSON object (one line). */
 void nq_report_violation(FILE *out, const struct nq_violation *v, bool json);
 
-/* The end-of-run summary: counts, pairs, latencies, violations by kind. */
+/* The end-of-run summary: counts, pairs, latencies, violations by kind, verdict. */
 void nq_report_summary(FILE *out, const struct nq_stats *s, bool json);
-
-/* s as a JSON string literal, quotes included (NULL prints ""). */
-void nq_json_string(FILE *out, const char *s);
+/*
+ * The same for a trace damaged at `damage` ("offset N: why"): the verdict
+ * says so, and how many records before the damage were analysed.
+ */
+void nq_report_summary_damaged(FILE *out, const struct nq_stats *s, bool json, const char *damage);
 
 /* The trace header (replay): kernel, host, flow and probe plan. */
 void nq_report_meta(FILE *out, const struct nq_trace_meta *m, bool json);

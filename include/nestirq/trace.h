@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "nestirq/abi.h"
+#include "nestirq/plan.h"
 
 #define NQ_TRACE_MAGIC	 "NESTIRQT" /* 8 bytes, no NUL in the file */
 #define NQ_TRACE_VERSION 1
@@ -19,13 +20,12 @@
 
 /* Free-form metadata carried in the file header. */
 struct nq_trace_meta {
-	char kernel[128];    /* uname -r of the traced host */
-	char host[128];	     /* hostname of the traced host */
-	char flow[32];	     /* detected flow: "<=6.11", "6.12+", "6.14+", "unknown" */
-	char isa[16];	     /* "vmx", "svm", "none" */
-	uint64_t created_ns; /* CLOCK_REALTIME at record start */
-	/* The probe plan, one line per probe point: "name\tstatus\treason\n". */
-	char plan[4096];
+	char kernel[128];	  /* uname -r of the traced host */
+	char host[128];		  /* hostname of the traced host */
+	char flow[32];		  /* detected flow: "<=6.11", "6.12+", "6.14+", "unknown" */
+	char isa[16];		  /* "vmx", "svm", "none" */
+	uint64_t created_ns;	  /* CLOCK_REALTIME at record start */
+	struct nq_plan_data plan; /* the probe plan the trace was recorded with */
 };
 
 /* ---- binary writer ---- */
@@ -64,7 +64,10 @@ uint64_t nq_trace_reader_skipped(const struct nq_trace_reader *r);
 void nq_trace_reader_close(struct nq_trace_reader *r);
 
 /* ---- JSON lines ---- */
-/* One event as one JSON object, no newline. Returns the length, or -1 if it does not fit. */
+struct nq_json;
+/* One event as one JSON object, into a JSON writer (common/json_writer.h). */
+void nq_jsonl_write_event(struct nq_json *w, const struct nq_event *ev);
+/* The same into buf, no newline. Returns the length, or -1 if it does not fit. */
 int nq_jsonl_format_event(const struct nq_event *ev, char *buf, size_t len);
 /* The header line: {"nestirq_trace":1,"kernel":...}. */
 int nq_jsonl_format_meta(const struct nq_trace_meta *meta, char *buf, size_t len);

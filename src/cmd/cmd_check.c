@@ -40,6 +40,27 @@ struct check {
 	bool child_done;
 };
 
+/* The violation kinds by name, from the engine's table, wrapped at width (0: never). */
+static void list_invariants(FILE *out, const char *lead, const char *sep, size_t width)
+{
+	size_t col = strlen(lead), indent = col + strlen(sep);
+
+	fputs(lead, out);
+	for (int k = 0; k < NQ_V__MAX; k++) {
+		const char *name = nq_violation_name(k);
+
+		if (k && width && col + strlen(sep) + strlen(name) > width) {
+			fprintf(out, "\n%*s", (int)indent, "");
+			col = indent;
+		} else {
+			fputs(k ? sep : " ", out);
+			col += k ? strlen(sep) : 1;
+		}
+		fputs(name, out);
+		col += strlen(name);
+	}
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -59,14 +80,13 @@ static void usage(FILE *out)
 		"  -r, --require INV    fail with exit 4 if INV cannot be checked here\n"
 		"                       (violation kind names, comma list or repeated)\n"
 		"      --junit FILE     also write JUnit XML to FILE\n"
-		"\n"
-		"invariants: vector_mismatch ack_in_vmcs02 svi_in_vmcs02 invalid_vector\n"
-		"            nested_pi_nv multiple_acks ack_not_accepted\n"
-		"\n"
-		"exit: 0 every checked invariant held, 1 a test point failed (violation,\n"
-		"      lost events, or CMD failed), 2 usage or setup error, 3 replayed trace\n"
-		"      damaged, 4 environment unsupported (no BPF, not root, or a --require\n"
-		"      invariant cannot be checked)\n");
+		"\n");
+	list_invariants(out, "invariants:", " ", 76);
+	fprintf(out, "\n\n"
+		     "exit: 0 every checked invariant held, 1 a test point failed (violation,\n"
+		     "      lost events, or CMD failed), 2 usage or setup error, 3 replayed trace\n"
+		     "      damaged, 4 environment unsupported (no BPF, not root, or a --require\n"
+		     "      invariant cannot be checked)\n");
 }
 
 static int parse_require(struct check *c, const char *list)
@@ -78,11 +98,10 @@ static int parse_require(struct check *c, const char *list)
 		int k = nq_violation_from_name(t);
 
 		if (k < 0) {
-			fprintf(stderr,
-				"nestirq check: --require: unknown invariant '%s' (one of "
-				"vector_mismatch, ack_in_vmcs02, svi_in_vmcs02, invalid_vector, "
-				"nested_pi_nv, multiple_acks, ack_not_accepted)\n",
+			fprintf(stderr, "nestirq check: --require: unknown invariant '%s' (one of",
 				t);
+			list_invariants(stderr, "", ", ", 0);
+			fprintf(stderr, ")\n");
 			return -1;
 		}
 		c->required[k] = true;
@@ -110,34 +129,19 @@ static void plan_from_meta(const struct nq_trace_meta *m, struct nq_plan *p)
 	memset(p, 0, sizeof(*p));
 	p->ack_sym =
 		strcmp(m->flow, "<=6.11") ? "kvm_apic_ack_interrupt" : "kvm_get_apic_interrupt";
-	if (!m->plan[0]) {
+	if (!m->plan.n) {
 		/* No plan recorded (hand-written scenarios): judge everything. */
 		for (int i = 0; i < NQ_PT__MAX; i++)
 			p->pt[i].status = NQ_PS_ATTACHED;
 		return;
 	}
-	for (const char *l = m->plan; *l;) {
-		const char *nl = strchr(l, '\n');
-		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+	for (int i = 0; i < NQ_PT__MAX; i++) {
+		const struct nq_plan_entry *e = nq_plan_find(&m->plan, nq_point_names[i]);
 
-		for (int i = 0; i < NQ_PT__MAX; i++) {
-			size_t n = strlen(nq_point_names[i]);
-			const char *st = l + n + 1;
-
-			if (len <= n || strncmp(l, nq_point_names[i], n) || l[n] != '\t')
-				continue;
-			if (!strncmp(st, "attached", 8))
-				p->pt[i].status = NQ_PS_ATTACHED;
-			else {
-				const char *r = memchr(st, '\t', len - n - 1);
-
-				p->pt[i].status = NQ_PS_UNAVAILABLE;
-				if (r)
-					snprintf(p->pt[i].reason, sizeof(p->pt[i].reason), "%.*s",
-						 (int)(l + len - r - 1), r + 1);
-			}
-		}
-		l += len + (nl ? 1 : 0);
+		if (e && e->status == NQ_PS_ATTACHED)
+			p->pt[i].status = NQ_PS_ATTACHED;
+		else if (e)
+			snprintf(p->pt[i].reason, sizeof(p->pt[i].reason), "%s", e->reason);
 	}
 }
 
@@ -289,13 +293,24 @@ static void stop_workload(struct check *c)
 	}
 }
 
-static int run_live(struct check *c)
+/* With a workload, the run lasts as long as it does. */
+static bool workload_done(void *ctx)
+{
+	struct check *c = ctx;
+
+	if (!c->cmd)
+		return false;
+	reap(c, WNOHANG);
+	return c->child_done;
+}
+
+/* Opens the live side and adds the plan's points; NULL if the run cannot go on. */
+static struct nq_live *open_live(struct check *c, int *rc)
 {
 	struct nq_live_opts o = {0};
 	struct nq_live *l;
 	const struct nq_sysinfo *si;
 	char err[256], why[256];
-	uint64_t start, next_mod;
 	int missing;
 
 	if (geteuid() != 0)
@@ -307,8 +322,10 @@ static int run_live(struct check *c)
 	o.quiet = true;
 	nq_live_install_signals();
 	l = nq_live_open(&o, err, sizeof(err));
-	if (!l)
-		return setup_failed(c, NQ_EXIT_UNSUPPORTED, err);
+	if (!l) {
+		*rc = setup_failed(c, NQ_EXIT_UNSUPPORTED, err);
+		return NULL;
+	}
 	si = nq_live_sysinfo(l);
 	nq_gate_prop(&c->gate, "source", "live");
 	nq_gate_prop(&c->gate, "kernel", si->release);
@@ -321,50 +338,40 @@ static int run_live(struct check *c)
 		nq_live_close(l);
 		snprintf(msg, sizeof(msg), "--require %s: cannot be checked on this host: %s",
 			 nq_violation_name(missing), why);
-		return setup_failed(c, NQ_EXIT_UNSUPPORTED, msg);
+		*rc = setup_failed(c, NQ_EXIT_UNSUPPORTED, msg);
+		return NULL;
 	}
 	attach_point(c, nq_live_plan(l));
+	return l;
+}
+
+static int run_live(struct check *c)
+{
+	struct nq_cli_loop lp = {
+		.cmd = "check",
+		.duration_ms = c->duration_ms,
+		.ctx = c,
+		.should_stop = workload_done,
+	};
+	char err[256];
+	uint64_t start;
+	int rc = -1;
+
+	lp.live = open_live(c, &rc);
+	if (!lp.live)
+		return rc;
 	if (c->cmd && start_workload(c, err, sizeof(err))) {
-		nq_live_close(l);
+		nq_live_close(lp.live);
 		return setup_failed(c, NQ_EXIT_USAGE, err);
 	}
-
 	start = nq_cli_now_ms();
-	next_mod = start + 1000;
-	while (!nq_live_stop) {
-		int r = nq_live_poll(l, 100);
-		uint64_t now;
-
-		/* After a failed re-plan nothing is attached and poll returns at once. */
-		if (!nq_live_attached(l))
-			usleep(100000);
-		now = nq_cli_now_ms();
-
-		if (r < 0 && r != -EINTR) {
-			fprintf(stderr, "nestirq check: reading the ring buffer: %s\n",
-				strerror(-r));
-			break;
-		}
-		if (now >= next_mod) {
-			char msg[256];
-
-			next_mod = now + 1000;
-			if (nq_live_check_modules(l, msg, sizeof(msg)))
-				fprintf(stderr, "nestirq check: %s\n", msg);
-		}
-		if (c->cmd) {
-			reap(c, WNOHANG);
-			if (c->child_done)
-				break;
-		}
-		if (c->duration_ms > 0 && now - start >= (uint64_t)c->duration_ms)
-			break;
-	}
+	/* A ring-buffer error is on stderr; the points report what was seen until then. */
+	nq_cli_live_loop(&lp);
 	if (c->cmd)
 		stop_workload(c);
-	nq_live_poll(l, 0);
+	nq_live_poll(lp.live, 0); /* what the workload did while stopping */
 	c->gate.duration_s = (double)(nq_cli_now_ms() - start) / 1000.0;
-	nq_live_close(l); /* detaches every probe and reports the last drops */
+	nq_live_close(lp.live); /* detaches every probe */
 	return -1;
 }
 
@@ -446,6 +453,31 @@ static void run_points(struct check *c)
 	}
 }
 
+/* The workload after "--", and one way to say how long: -1 to go on, else the exit code. */
+static int check_mode(int argc, char **argv, struct check *c)
+{
+	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--")) {
+			fprintf(stderr,
+				"nestirq check: unexpected argument '%s' (a workload goes after "
+				"--; try --help)\n",
+				argv[optind]);
+			return NQ_EXIT_USAGE;
+		}
+		c->cmd = argv + optind;
+	}
+	if (c->replay && (c->cmd || c->duration_ms || c->tgid)) {
+		fprintf(stderr, "nestirq check: --replay takes no --duration, -p or workload\n");
+		return NQ_EXIT_USAGE;
+	}
+	if (!c->replay && !c->cmd && !c->duration_ms) {
+		fprintf(stderr, "nestirq check: say how long: --duration T, -- CMD [ARGS], or "
+				"--replay FILE (try --help)\n");
+		return NQ_EXIT_USAGE;
+	}
+	return -1;
+}
+
 static int parse(int argc, char **argv, struct check *c)
 {
 	static const struct option long_opts[] = {
@@ -490,66 +522,25 @@ static int parse(int argc, char **argv, struct check *c)
 			return NQ_EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		if (strcmp(argv[optind - 1], "--")) {
-			fprintf(stderr,
-				"nestirq check: unexpected argument '%s' (a workload goes after "
-				"--; try --help)\n",
-				argv[optind]);
-			return NQ_EXIT_USAGE;
-		}
-		c->cmd = argv + optind;
-	}
-	if (c->replay && (c->cmd || c->duration_ms || c->tgid)) {
-		fprintf(stderr, "nestirq check: --replay takes no --duration, -p or workload\n");
-		return NQ_EXIT_USAGE;
-	}
-	if (!c->replay && !c->cmd && !c->duration_ms) {
-		fprintf(stderr, "nestirq check: say how long: --duration T, -- CMD [ARGS], or "
-				"--replay FILE (try --help)\n");
-		return NQ_EXIT_USAGE;
-	}
-	return -1;
+	return check_mode(argc, argv, c);
 }
 
-int cmd_check(int argc, char **argv)
+/* Fail before the run, not after it, if the report cannot be written. */
+static int junit_writable(const char *path)
 {
-	struct nq_engine_config cfg = {0};
-	struct check *c = calloc(1, sizeof(*c));
-	bool damaged = false;
-	int rc;
+	FILE *f = fopen(path, "we");
 
-	if (!c) {
-		fprintf(stderr, "nestirq check: out of memory\n");
-		return NQ_EXIT_USAGE;
+	if (!f) {
+		fprintf(stderr, "nestirq check: --junit %s: %s\n", path, strerror(errno));
+		return -1;
 	}
-	rc = parse(argc, argv, c);
-	if (rc >= 0)
-		goto out;
-	if (c->junit) {
-		/* Fail before the run, not after it, if the report cannot be written. */
-		FILE *f = fopen(c->junit, "we");
+	fclose(f);
+	return 0;
+}
 
-		if (!f) {
-			fprintf(stderr, "nestirq check: --junit %s: %s\n", c->junit,
-				strerror(errno));
-			rc = NQ_EXIT_USAGE;
-			goto out;
-		}
-		fclose(f);
-	}
-	nq_gate_init(&c->gate, c->replay ? "nestirq check --replay" : "nestirq check");
-	cfg.on_violation = on_violation;
-	cfg.ctx = c;
-	c->engine = nq_engine_new(&cfg);
-	if (!c->engine) {
-		fprintf(stderr, "nestirq check: out of memory\n");
-		rc = NQ_EXIT_USAGE;
-		goto out;
-	}
-	rc = c->replay ? run_replay(c, &damaged) : run_live(c);
-	if (rc >= 0)
-		goto out;
+/* TAP on stdout and JUnit on request, after the run; returns the exit code. */
+static int report(struct check *c, bool damaged)
+{
 	nq_engine_finish(c->engine);
 	run_points(c);
 	if (c->cmd && c->child_done) {
@@ -569,14 +560,44 @@ int cmd_check(int argc, char **argv)
 		if (!f || (nq_gate_junit(f, &c->gate), fclose(f))) {
 			fprintf(stderr, "nestirq check: --junit %s: %s\n", c->junit,
 				strerror(errno));
-			rc = NQ_EXIT_USAGE;
-			goto out;
+			return NQ_EXIT_USAGE;
 		}
 	}
 	if (nq_gate_count(&c->gate, NQ_GATE_FAIL))
-		rc = NQ_EXIT_VIOLATION;
-	else
-		rc = damaged ? NQ_EXIT_DAMAGED : NQ_EXIT_OK;
+		return NQ_EXIT_VIOLATION;
+	return damaged ? NQ_EXIT_DAMAGED : NQ_EXIT_OK;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct nq_engine_config cfg = {0};
+	struct check *c = calloc(1, sizeof(*c));
+	bool damaged = false;
+	int rc;
+
+	if (!c) {
+		fprintf(stderr, "nestirq check: out of memory\n");
+		return NQ_EXIT_USAGE;
+	}
+	rc = parse(argc, argv, c);
+	if (rc >= 0)
+		goto out;
+	if (c->junit && junit_writable(c->junit)) {
+		rc = NQ_EXIT_USAGE;
+		goto out;
+	}
+	nq_gate_init(&c->gate, c->replay ? "nestirq check --replay" : "nestirq check");
+	cfg.on_violation = on_violation;
+	cfg.ctx = c;
+	c->engine = nq_engine_new(&cfg);
+	if (!c->engine) {
+		fprintf(stderr, "nestirq check: out of memory\n");
+		rc = NQ_EXIT_USAGE;
+		goto out;
+	}
+	rc = c->replay ? run_replay(c, &damaged) : run_live(c);
+	if (rc < 0)
+		rc = report(c, damaged);
 out:
 	nq_engine_free(c->engine);
 	free(c);

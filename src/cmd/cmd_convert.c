@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -47,23 +48,17 @@ static bool ends_with(const char *s, const char *suffix)
 }
 
 /*
- * Converting a file onto itself would truncate it before it is read.
- * realpath() rather than stat(): <sys/stat.h> pulls in <linux/types.h>,
- * whose __u64 clashes with the userspace typedefs of nestirq/abi.h.
+ * Converting a file onto itself would truncate it before it is read.  The
+ * same inode, not the same name: a hard link or a bind mount is the same
+ * file too.
  */
 static bool same_file(const char *in, const char *out)
 {
-	char *a, *b;
-	bool same;
+	struct stat a, b;
 
 	if (!strcmp(in, "-") || !strcmp(out, "-"))
 		return false;
-	a = realpath(in, NULL);
-	b = realpath(out, NULL);
-	same = a && b && !strcmp(a, b);
-	free(a);
-	free(b);
-	return same;
+	return !stat(in, &a) && !stat(out, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 /* The output: the binary writer, or JSON lines through stdio. */

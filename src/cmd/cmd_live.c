@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Helpers shared by the live commands (doctor, watch, record). */
+/* Helpers shared by the live commands (doctor, watch, record, check, serve). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -89,41 +90,68 @@ void nq_cli_print_attached(const char *cmd, struct nq_live *l)
 		n ? on : "nothing", off, off == 1 ? "" : "s", off ? " (see nestirq doctor)" : "");
 }
 
-int nq_cli_live_loop(const char *cmd, struct nq_live *l, long long duration_ms,
-		     long long interval_ms, void (*tick)(void *ctx, uint64_t elapsed_ms), void *ctx)
+static void loop_log(const struct nq_cli_loop *lp, int prio, const char *msg)
+{
+	if (lp->log)
+		lp->log(lp->ctx, prio, msg);
+	else
+		fprintf(stderr, "nestirq %s: %s\n", lp->cmd, msg);
+}
+
+static void loop_check_modules(const struct nq_cli_loop *lp)
+{
+	char msg[256];
+	int m = nq_live_check_modules(lp->live, msg, sizeof(msg));
+
+	if (!m)
+		return;
+	loop_log(lp, m < 0 ? LOG_ERR : LOG_INFO, msg);
+	if (lp->replanned)
+		lp->replanned(lp->ctx);
+	else
+		nq_cli_print_attached(lp->cmd, lp->live);
+}
+
+int nq_cli_live_loop(const struct nq_cli_loop *lp)
 {
 	uint64_t start = nq_cli_now_ms(), next_mod = start + 1000;
-	uint64_t next_tick = interval_ms > 0 ? start + (uint64_t)interval_ms : 0;
+	uint64_t next_tick = lp->interval_ms > 0 ? start + (uint64_t)lp->interval_ms : 0;
+	int rc = 0;
 
 	while (!nq_live_stop) {
+		int r = nq_live_poll(lp->live, 100);
 		uint64_t now;
-		int r = nq_live_poll(l, 100);
 
 		if (r < 0) {
-			fprintf(stderr, "nestirq %s: reading the ring buffer: %s\n", cmd,
-				strerror(-r));
-			return -1;
+			char msg[128];
+
+			snprintf(msg, sizeof(msg), "reading the ring buffer: %s", strerror(-r));
+			loop_log(lp, LOG_ERR, msg);
+			rc = -1;
+			break;
 		}
+		if (!nq_live_attached(lp->live))
+			usleep(100000);
 		now = nq_cli_now_ms();
 		if (now >= next_mod) {
-			char msg[256];
-
 			next_mod = now + 1000;
-			if (nq_live_check_modules(l, msg, sizeof(msg))) {
-				fprintf(stderr, "nestirq %s: %s\n", cmd, msg);
-				nq_cli_print_attached(cmd, l);
-			}
+			loop_check_modules(lp);
 		}
 		if (next_tick && now >= next_tick) {
 			/* Skip ticks missed while re-planning: one line per interval. */
-			next_tick = now + (uint64_t)interval_ms;
-			if (tick)
-				tick(ctx, now - start);
+			next_tick = now + (uint64_t)lp->interval_ms;
+			if (lp->tick)
+				lp->tick(lp->ctx, now - start);
 		}
-		if (duration_ms > 0 && now - start >= (uint64_t)duration_ms)
+		if (lp->pass)
+			lp->pass(lp->ctx, now);
+		if (lp->should_stop && lp->should_stop(lp->ctx))
+			break;
+		if (lp->duration_ms > 0 && now - start >= (uint64_t)lp->duration_ms)
 			break;
 	}
-	/* Drain what is left. */
-	nq_live_poll(l, 0);
-	return 0;
+	/* Drain what is left; every loss reported before the engine finishes. */
+	nq_live_poll(lp->live, 0);
+	nq_live_sync(lp->live);
+	return rc;
 }

@@ -26,18 +26,17 @@ static void print_violation(const struct nq_violation *v, void *ctx)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: nestirq replay [--json] [--quiet] [--max-vcpus N] FILE\n"
-		"\n"
-		"Analyse a trace written by `nestirq record` (binary) or a JSON-lines trace.\n"
-		"FILE may be - for standard input.\n"
-		"\n"
-		"  --json          one JSON object per line: trace header, violations, summary\n"
-		"  --quiet         print only the summary\n"
-		"  --max-vcpus N   bound on tracked vCPUs (default 1024, LRU beyond)\n"
-		"\n"
-		"exit: 0 no violation, 1 violations, 2 usage or unreadable file,\n"
-		"      3 trace damaged (events before the damage were analysed)\n");
+	fprintf(out, "usage: nestirq replay [--json] [--quiet] [--max-vcpus N] FILE\n"
+		     "\n"
+		     "Analyse a trace written by `nestirq record` (binary) or a JSON-lines trace.\n"
+		     "FILE may be - for standard input.\n"
+		     "\n"
+		     "  --json          one JSON object per line: trace header, findings, summary\n"
+		     "  --quiet         print only the summary\n"
+		     "  --max-vcpus N   bound on tracked vCPUs (default 1024, LRU beyond)\n"
+		     "\n"
+		     "exit: 0 no violation, 1 violations, 2 usage or unreadable file,\n"
+		     "      3 trace damaged (events before the damage were analysed)\n");
 }
 
 int cmd_replay(int argc, char **argv)
@@ -97,6 +96,7 @@ int cmd_replay(int argc, char **argv)
 	}
 	cfg.max_vcpus = o.max_vcpus;
 	cfg.on_violation = print_violation;
+	cfg.on_info = print_violation;
 	cfg.ctx = &o;
 	e = nq_engine_new(&cfg);
 	if (!e) {
@@ -114,7 +114,8 @@ int cmd_replay(int argc, char **argv)
 		fflush(stdout);
 		fprintf(stderr, "nestirq replay: %s: %s\n", argv[optind], nq_trace_reader_error(r));
 	}
-	nq_report_summary(stdout, nq_engine_stats(e), o.json);
+	nq_report_summary_damaged(stdout, nq_engine_stats(e), o.json,
+				  st == NQ_READ_ERROR ? nq_trace_reader_error(r) : NULL);
 
 	if (nq_engine_stats(e)->violations)
 		rc = NQ_EXIT_VIOLATION;

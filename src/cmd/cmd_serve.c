@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * nestirq serve: a long-running exporter.  The main thread polls the ring
- * buffer and feeds the engine; after each pass it publishes a snapshot
- * under a short lock.  libmicrohttpd answers /metrics and /healthz from
- * that snapshot in its own thread.  SIGHUP reopens the log file,
- * SIGINT/SIGTERM stop the HTTP server, detach every probe and exit 0.
+ * nestirq serve: a long-running exporter.  The main thread runs the live
+ * loop (cmd_live.c), which feeds the engine; its pass hook publishes a
+ * snapshot under a short lock at most every SNAP_EVERY_MS.  libmicrohttpd
+ * answers /metrics and /healthz from that snapshot in its own thread.
+ * SIGHUP reopens the log file, SIGINT/SIGTERM stop the HTTP server, detach
+ * every probe and exit 0.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,11 +22,8 @@
 #include "live/live.h"
 #include "nestirq/engine.h"
 #include "nestirq/netaddr.h"
+#include "nestirq/version.h"
 #include "serve/serve.h"
-
-#ifndef NESTIRQ_VERSION
-#define NESTIRQ_VERSION "0.1.0"
-#endif
 
 /*
  * 9747: in the 9100-9999 exporter range of Prometheus' "default port
@@ -35,7 +33,7 @@
 #define DEFAULT_LISTEN "127.0.0.1:9747"
 
 #define SNAP_EVERY_MS	      100  /* publish at most this often under load */
-#define SLOW_EVERY_MS	      1000 /* module re-plan check, BPF program stats */
+#define SLOW_EVERY_MS	      1000 /* BPF program stats (the loop re-plans at this pace too) */
 #define VIOLATION_LOG_PER_MIN 60
 
 struct serve {
@@ -45,6 +43,7 @@ struct serve {
 	struct nq_vm_table vms;
 	int stats_fd;
 	uint64_t minute_start, logged_this_minute, unlogged;
+	uint64_t last_snap;	      /* CLOCK_MONOTONIC ms of the last publish */
 	struct nq_metrics_snap *next; /* built here, copied under the lock */
 };
 
@@ -190,52 +189,61 @@ static void log_plan(struct nq_live *l)
 		nq_log(LOG_INFO, "unavailable: %s (see nestirq doctor)", off);
 }
 
+static void loop_log(void *ctx, int prio, const char *msg)
+{
+	(void)ctx;
+	nq_log(prio, "%s", msg);
+}
+
+static void replanned(void *ctx)
+{
+	struct serve *s = ctx;
+
+	log_plan(s->live);
+}
+
+/* Once a second, after the module check: the plan may have changed. */
+static void slow_tick(void *ctx, uint64_t elapsed_ms)
+{
+	struct serve *s = ctx;
+
+	(void)elapsed_ms;
+	slow_info(s, s->next);
+}
+
+/* Every pass: SIGHUP's log reopen, and the snapshot (with the /healthz heartbeat). */
+static void each_pass(void *ctx, uint64_t now)
+{
+	struct serve *s = ctx;
+
+	if (reopen_log) {
+		reopen_log = 0;
+		if (nq_log_reopen())
+			nq_log(LOG_ERR, "SIGHUP: cannot reopen the log file: %s", strerror(errno));
+		else
+			nq_log(LOG_INFO, "SIGHUP: log file reopened");
+	}
+	if (now - s->last_snap >= SNAP_EVERY_MS) {
+		publish(s);
+		s->last_snap = now;
+	}
+}
+
 /* The event loop; returns an exit code. */
 static int run(struct serve *s)
 {
-	uint64_t last_snap = 0, last_slow = 0;
-	int rc = NQ_EXIT_OK;
+	struct nq_cli_loop lp = {
+		.cmd = "serve",
+		.live = s->live,
+		.interval_ms = SLOW_EVERY_MS,
+		.ctx = s,
+		.tick = slow_tick,
+		.pass = each_pass,
+		.log = loop_log,
+		.replanned = replanned,
+	};
 
-	while (!nq_live_stop) {
-		int r = nq_live_poll(s->live, 100);
-		uint64_t now;
-
-		/* After a failed re-plan nothing is attached and poll returns at once. */
-		if (!nq_live_attached(s->live))
-			usleep(100000);
-		now = now_ms();
-
-		if (r < 0 && r != -EINTR) {
-			nq_log(LOG_ERR, "reading the ring buffer: %s", strerror(-r));
-			rc = NQ_EXIT_USAGE;
-			break;
-		}
-		if (reopen_log) {
-			reopen_log = 0;
-			if (nq_log_reopen())
-				nq_log(LOG_ERR, "SIGHUP: cannot reopen the log file: %s",
-				       strerror(errno));
-			else
-				nq_log(LOG_INFO, "SIGHUP: log file reopened");
-		}
-		if (now - last_slow >= SLOW_EVERY_MS) {
-			char msg[256];
-			int m = nq_live_check_modules(s->live, msg, sizeof(msg));
-
-			if (m) {
-				nq_log(m < 0 ? LOG_ERR : LOG_INFO, "%s", msg);
-				log_plan(s->live);
-			}
-			slow_info(s, s->next);
-			last_slow = now;
-		}
-		if (now - last_snap >= SNAP_EVERY_MS) {
-			publish(s);
-			last_snap = now;
-		}
-	}
-	nq_live_poll(s->live, 0);
-	return rc;
+	return nq_cli_live_loop(&lp) ? NQ_EXIT_USAGE : NQ_EXIT_OK;
 }
 
 struct serve_opts {
@@ -295,81 +303,91 @@ static int parse(int argc, char **argv, struct serve_opts *o)
 	return -1;
 }
 
-int cmd_serve(int argc, char **argv)
+/* --listen parsed and allowed: loopback unless --allow-remote.  0 or an error printed. */
+static int listen_addr(const struct serve_opts *o, struct sockaddr_storage *ss, socklen_t *sslen,
+		       char *addr, size_t addrlen)
 {
-	struct serve_opts o;
-	struct serve s;
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	struct nq_engine_config cfg = {0};
-	struct nq_live_opts lo = {0};
-	struct nq_http *http;
-	sigset_t block, old;
-	char err[256], addr[80];
-	int rc;
+	char err[256];
 
-	rc = parse(argc, argv, &o);
-	if (rc >= 0)
-		return rc;
-	if (nq_parse_listen(o.listen, &ss, &sslen, err, sizeof(err))) {
+	if (nq_parse_listen(o->listen, ss, sslen, err, sizeof(err))) {
 		fprintf(stderr, "nestirq serve: --listen %s\n", err);
-		return NQ_EXIT_USAGE;
+		return -1;
 	}
-	nq_addr_format((struct sockaddr *)&ss, addr, sizeof(addr));
-	if (!nq_addr_is_loopback((struct sockaddr *)&ss) && !o.allow_remote) {
+	nq_addr_format((struct sockaddr *)ss, addr, addrlen);
+	if (!nq_addr_is_loopback((struct sockaddr *)ss) && !o->allow_remote) {
 		fprintf(stderr,
 			"nestirq serve: --listen %s is not a loopback address; add --allow-remote "
 			"to expose the metrics beyond this host\n",
 			addr);
-		return NQ_EXIT_USAGE;
+		return -1;
 	}
-	if (nq_log_open(o.log, err, sizeof(err))) {
-		fprintf(stderr, "nestirq serve: --log %s\n", err);
-		return NQ_EXIT_USAGE;
-	}
+	return 0;
+}
 
-	memset(&s, 0, sizeof(s));
-	s.stats_fd = -1;
-	s.sh = calloc(1, sizeof(*s.sh));
-	s.next = calloc(1, sizeof(*s.next));
-	if (s.sh)
-		pthread_mutex_init(&s.sh->lock, NULL);
+/* The shared snapshot, the engine and, on request, BPF run-time statistics. */
+static int serve_init(struct serve *s, const struct serve_opts *o)
+{
+	struct nq_engine_config cfg = {0};
+	char err[256];
+
+	memset(s, 0, sizeof(*s));
+	s->stats_fd = -1;
+	s->sh = calloc(1, sizeof(*s->sh));
+	s->next = calloc(1, sizeof(*s->next));
+	if (s->sh)
+		pthread_mutex_init(&s->sh->lock, NULL);
 	cfg.on_violation = on_violation;
-	cfg.ctx = &s;
-	s.engine = s.sh && s.next ? nq_engine_new(&cfg) : NULL;
-	if (!s.engine) {
+	cfg.ctx = s;
+	s->engine = s->sh && s->next ? nq_engine_new(&cfg) : NULL;
+	if (!s->engine) {
 		nq_log(LOG_ERR, "out of memory");
-		rc = NQ_EXIT_USAGE;
-		goto out;
+		return NQ_EXIT_USAGE;
 	}
-	if (o.enable_stats) {
-		s.stats_fd = nq_bpf_stats_enable(err, sizeof(err));
-		if (s.stats_fd < 0) {
+	if (o->enable_stats) {
+		s->stats_fd = nq_bpf_stats_enable(err, sizeof(err));
+		if (s->stats_fd < 0) {
 			nq_log(LOG_ERR, "--enable-bpf-stats: %s", err);
-			rc = NQ_EXIT_USAGE;
-			goto out;
+			return NQ_EXIT_USAGE;
 		}
 	}
+	return -1;
+}
 
-	lo.tgid = o.tgid;
+/* Attach, publish the first snapshot and log the plan; -1 to go on, else the exit code. */
+static int open_live(struct serve *s, const struct serve_opts *o)
+{
+	struct nq_live_opts lo = {0};
+	char err[256];
+
+	lo.tgid = o->tgid;
 	lo.cb = on_event;
-	lo.ctx = &s;
+	lo.ctx = s;
 	lo.quiet = true;
 	lo.count_accepts = true; /* accepts with nothing to pair them: counted in the kernel */
 	lo.on_counted = on_counted;
-	s.live = nq_live_open(&lo, err, sizeof(err));
-	if (!s.live) {
+	s->live = nq_live_open(&lo, err, sizeof(err));
+	if (!s->live) {
 		nq_log(LOG_ERR, "%s", err);
-		rc = NQ_EXIT_UNSUPPORTED;
-		goto out;
+		return NQ_EXIT_UNSUPPORTED;
 	}
-	static_info(&s, s.next);
-	slow_info(&s, s.next);
-	publish(&s);
-	log_plan(s.live);
-	if (s.next->bpf_stats_enabled != 1)
+	static_info(s, s->next);
+	slow_info(s, s->next);
+	publish(s);
+	log_plan(s->live);
+	if (s->next->bpf_stats_enabled != 1)
 		nq_log(LOG_INFO, "kernel.bpf_stats_enabled is off: BPF run time stays 0 "
 				 "(--enable-bpf-stats turns it on while serving)");
+	return -1;
+}
+
+/* The HTTP thread, with SIGINT/SIGTERM/SIGHUP left to the event loop. */
+static struct nq_http *start_http(struct serve *s, const struct sockaddr_storage *ss,
+				  const char *addr)
+{
+	struct nq_http *http;
+	struct sigaction sa;
+	sigset_t block, old;
+	char err[256];
 
 	/* MHD's thread inherits this mask: signals go to the event loop only. */
 	sigemptyset(&block);
@@ -377,44 +395,77 @@ int cmd_serve(int argc, char **argv)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	http = nq_http_start((struct sockaddr *)&ss, s.sh, err, sizeof(err));
-	{
-		struct sigaction sa;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_hup;
-		sigaction(SIGHUP, &sa, NULL);
-		nq_live_install_signals();
-	}
+	http = nq_http_start((const struct sockaddr *)ss, s->sh, err, sizeof(err));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	nq_live_install_signals();
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!http) {
+	if (!http)
 		nq_log(LOG_ERR, "--listen %s: %s", addr, err);
+	else
+		nq_log(LOG_INFO, "serving http://%s/metrics and /healthz", addr);
+	return http;
+}
+
+static void log_stop(struct serve *s)
+{
+	const struct nq_stats *st = nq_engine_stats(s->engine);
+
+	nq_log(LOG_INFO,
+	       "stopping: %" PRIu64 " events, %" PRIu64 " pairs, %" PRIu64 " violations, %" PRIu64
+	       " ring-buffer drops; probes detached",
+	       st->events, st->pairs, st->violations, nq_live_drops(s->live));
+}
+
+static void serve_free(struct serve *s)
+{
+	nq_live_close(s->live); /* detaches every probe */
+	if (s->stats_fd >= 0)
+		close(s->stats_fd); /* the kernel restores bpf_stats_enabled */
+	nq_engine_free(s->engine);
+	if (s->sh)
+		pthread_mutex_destroy(&s->sh->lock);
+	free(s->sh);
+	free(s->next);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct serve_opts o;
+	struct serve s;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct nq_http *http;
+	char err[256], addr[80];
+	int rc;
+
+	rc = parse(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	if (listen_addr(&o, &ss, &sslen, addr, sizeof(addr)))
+		return NQ_EXIT_USAGE;
+	if (nq_log_open(o.log, err, sizeof(err))) {
+		fprintf(stderr, "nestirq serve: --log %s\n", err);
+		return NQ_EXIT_USAGE;
+	}
+	rc = serve_init(&s, &o);
+	if (rc >= 0)
+		goto out;
+	rc = open_live(&s, &o);
+	if (rc >= 0)
+		goto out;
+	http = start_http(&s, &ss, addr);
+	if (!http) {
 		rc = NQ_EXIT_USAGE;
 		goto out;
 	}
-	nq_log(LOG_INFO, "serving http://%s/metrics and /healthz", addr);
-
 	rc = run(&s);
-
 	nq_http_stop(http);
 	nq_engine_finish(s.engine);
-	{
-		const struct nq_stats *st = nq_engine_stats(s.engine);
-
-		nq_log(LOG_INFO,
-		       "stopping: %" PRIu64 " events, %" PRIu64 " pairs, %" PRIu64
-		       " violations, %" PRIu64 " ring-buffer drops; probes detached",
-		       st->events, st->pairs, st->violations, nq_live_drops(s.live));
-	}
+	log_stop(&s);
 out:
-	nq_live_close(s.live); /* detaches every probe */
-	if (s.stats_fd >= 0)
-		close(s.stats_fd); /* the kernel restores bpf_stats_enabled */
-	nq_engine_free(s.engine);
-	if (s.sh)
-		pthread_mutex_destroy(&s.sh->lock);
-	free(s.sh);
-	free(s.next);
+	serve_free(&s);
 	nq_log_close();
 	return rc;
 }

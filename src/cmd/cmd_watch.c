@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "cmd_live.h"
+#include "common/json_writer.h"
 #include "live/live.h"
 #include "nestirq/engine.h"
 #include "nestirq/report.h"
@@ -78,9 +79,15 @@ static void learn_vm(struct watch *w, uint32_t tgid)
 	lab = w->labels[w->nvms++];
 	nq_vm_label(tgid, lab, sizeof(w->labels[0]));
 	if (w->json) {
-		printf("{\"type\":\"vm\",\"pid\":%u,\"label\":", tgid);
-		nq_json_string(stdout, lab);
-		printf("}\n");
+		struct nq_json j;
+
+		nq_json_init(&j, stdout);
+		nq_json_begin_object(&j);
+		nq_json_kstr(&j, "type", "vm");
+		nq_json_ku64(&j, "pid", tgid);
+		nq_json_kstr(&j, "label", lab);
+		nq_json_end_object(&j);
+		putchar('\n');
 	} else {
 		if (w->tty)
 			nq_tty_status_clear(stdout);
@@ -96,7 +103,8 @@ static void on_violation(const struct nq_violation *v, void *ctx)
 
 	if (w->vcpu >= 0 && v->vcpu_id != (uint32_t)w->vcpu)
 		return;
-	w->violations++;
+	if (v->severity == NQ_SEV_VIOLATION)
+		w->violations++;
 	lab = label_of(w, v->tgid);
 	if (w->tty && !w->json)
 		nq_tty_status_clear(stdout);
@@ -127,6 +135,36 @@ static void on_counted(unsigned int kind, uint64_t n, void *ctx)
 	nq_engine_count(w->engine, kind, n);
 }
 
+static void interval_json(const struct watch *w, const struct nq_stats *s, uint64_t elapsed_ms,
+			  double dt)
+{
+	struct nq_json j;
+
+	nq_json_init(&j, stdout);
+	nq_json_begin_object(&j);
+	nq_json_kstr(&j, "type", "interval");
+	nq_json_ku64(&j, "t_ms", elapsed_ms);
+	nq_json_ku64(&j, "events", s->events);
+	nq_json_key(&j, "events_per_s");
+	nq_json_double(&j, (double)(s->events - w->last_events) / dt, 1);
+	nq_json_key(&j, "by_kind_per_s");
+	nq_json_begin_object(&j);
+	for (int k = 1; k < NQ_EV__MAX; k++) {
+		uint64_t d = s->by_kind[k] - w->last_by_kind[k];
+
+		if (!d)
+			continue;
+		nq_json_key(&j, nq_kind_name(k));
+		nq_json_double(&j, (double)d / dt, 1);
+	}
+	nq_json_end_object(&j);
+	nq_json_ku64(&j, "pairs", s->pairs);
+	nq_json_ku64(&j, "violations", w->violations);
+	nq_json_ku64(&j, "drops", nq_live_drops(w->live));
+	nq_json_end_object(&j);
+	putchar('\n');
+}
+
 static void tick(void *ctx, uint64_t elapsed_ms)
 {
 	struct watch *w = ctx;
@@ -154,20 +192,7 @@ static void tick(void *ctx, uint64_t elapsed_ms)
 		nq_tty_status_line(line, sizeof(line), &st, nq_tty_width(1), w->color);
 		nq_tty_status_update(stdout, line);
 	} else if (w->json) {
-		printf("{\"type\":\"interval\",\"t_ms\":%" PRIu64 ",\"events\":%" PRIu64
-		       ",\"events_per_s\":%.1f,\"by_kind_per_s\":{",
-		       elapsed_ms, s->events, (double)(s->events - w->last_events) / dt);
-		for (int k = 1; k < NQ_EV__MAX; k++) {
-			uint64_t d = s->by_kind[k] - w->last_by_kind[k];
-
-			if (!d)
-				continue;
-			printf("%s\"%s\":%.1f", first ? "" : ",", nq_kind_name(k), (double)d / dt);
-			first = false;
-		}
-		printf("},\"pairs\":%" PRIu64 ",\"violations\":%" PRIu64 ",\"drops\":%" PRIu64
-		       "}\n",
-		       s->pairs, w->violations, nq_live_drops(w->live));
+		interval_json(w, s, elapsed_ms, dt);
 	} else {
 		printf("[%7.1fs] %.1f events/s (", (double)elapsed_ms / 1000.0,
 		       (double)(s->events - w->last_events) / dt);
@@ -200,7 +225,8 @@ static void print_drops(const char *cmd, struct nq_live *l)
 	fprintf(stderr, "\n");
 }
 
-int cmd_watch(int argc, char **argv)
+/* Flags into *w; -1 to go on, else the exit code. */
+static int parse(int argc, char **argv, struct watch *w)
 {
 	static const struct option long_opts[] = {
 		{"pid", required_argument, NULL, 'p'},
@@ -212,43 +238,37 @@ int cmd_watch(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct watch w;
-	struct nq_engine_config cfg = {0};
-	struct nq_live_opts o = {0};
-	char err[256], *end;
-	int c, rc;
+	char *end;
+	int c;
 
-	memset(&w, 0, sizeof(w));
-	w.vcpu = -1;
-	w.interval_ms = 5000;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:d:i:h", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (nq_cli_parse_pid("watch", optarg, &w.tgid))
+			if (nq_cli_parse_pid("watch", optarg, &w->tgid))
 				return NQ_EXIT_USAGE;
 			break;
 		case 'v':
-			w.vcpu = strtoll(optarg, &end, 10);
-			if (!*optarg || *end || w.vcpu < 0 || w.vcpu >= 0xffffffffll) {
+			w->vcpu = strtoll(optarg, &end, 10);
+			if (!*optarg || *end || w->vcpu < 0 || w->vcpu >= 0xffffffffll) {
 				fprintf(stderr, "nestirq watch: --vcpu wants a vCPU id, got '%s'\n",
 					optarg);
 				return NQ_EXIT_USAGE;
 			}
 			break;
 		case 'd':
-			if (nq_cli_parse_duration("watch", "--duration", optarg, &w.duration_ms))
+			if (nq_cli_parse_duration("watch", "--duration", optarg, &w->duration_ms))
 				return NQ_EXIT_USAGE;
 			break;
 		case 'i':
 			if (!strcmp(optarg, "0")) {
-				w.interval_ms = 0;
+				w->interval_ms = 0;
 				break;
 			}
-			if (nq_cli_parse_duration("watch", "--interval", optarg, &w.interval_ms))
+			if (nq_cli_parse_duration("watch", "--interval", optarg, &w->interval_ms))
 				return NQ_EXIT_USAGE;
-			w.interval_set = true;
+			w->interval_set = true;
 			break;
 		case 'c':
 			if (nq_color_mode_parse(optarg) < 0) {
@@ -258,10 +278,10 @@ int cmd_watch(int argc, char **argv)
 					optarg);
 				return NQ_EXIT_USAGE;
 			}
-			w.color_mode = (enum nq_color_mode)nq_color_mode_parse(optarg);
+			w->color_mode = (enum nq_color_mode)nq_color_mode_parse(optarg);
 			break;
 		case 'j':
-			w.json = true;
+			w->json = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -276,48 +296,84 @@ int cmd_watch(int argc, char **argv)
 			argv[optind]);
 		return NQ_EXIT_USAGE;
 	}
+	return -1;
+}
 
+/* Opens and attaches; -1 to go on, else the exit code. */
+static int open_live(struct watch *w)
+{
+	struct nq_live_opts o = {0};
+	char err[256];
+
+	nq_live_install_signals();
+	o.tgid = w->tgid;
+	o.cb = on_event;
+	o.ctx = w;
+	o.quiet = true;
+	/* Accepts with nothing to pair them: counted in the kernel (not per vCPU). */
+	o.count_accepts = w->vcpu < 0;
+	o.on_counted = on_counted;
+	w->live = nq_live_open(&o, err, sizeof(err));
+	if (!w->live) {
+		fprintf(stderr, "nestirq watch: %s\n", err);
+		return NQ_EXIT_UNSUPPORTED;
+	}
+	nq_cli_print_attached("watch", w->live);
+	if (w->tgid)
+		learn_vm(w, w->tgid);
+	return -1;
+}
+
+static void print_summary(struct watch *w)
+{
+	nq_engine_finish(w->engine);
+	if (w->tty) {
+		nq_tty_status_clear(stdout);
+		nq_tty_summary(stdout, nq_engine_stats(w->engine), nq_live_drops(w->live),
+			       w->color);
+	} else {
+		nq_report_summary(stdout, nq_engine_stats(w->engine), w->json);
+	}
+	fflush(stdout);
+	print_drops("watch", w->live);
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	struct watch w;
+	struct nq_engine_config cfg = {0};
+	struct nq_cli_loop lp = {.cmd = "watch", .ctx = &w, .tick = tick};
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	w.vcpu = -1;
+	w.interval_ms = 5000;
+	rc = parse(argc, argv, &w);
+	if (rc >= 0)
+		return rc;
 	w.tty = isatty(STDOUT_FILENO) && !w.json;
 	w.color = !w.json && nq_color_for_fd(STDOUT_FILENO, w.color_mode);
 	if (w.tty && !w.interval_set)
 		w.interval_ms = 1000; /* a live status line wants a faster refresh */
 
 	cfg.on_violation = on_violation;
+	cfg.on_info = on_violation; /* printed as INFO, never counted as a violation */
 	cfg.ctx = &w;
 	w.engine = nq_engine_new(&cfg);
 	if (!w.engine) {
 		fprintf(stderr, "nestirq watch: out of memory\n");
 		return NQ_EXIT_USAGE;
 	}
-	nq_live_install_signals();
-	o.tgid = w.tgid;
-	o.cb = on_event;
-	o.ctx = &w;
-	o.quiet = true;
-	/* Accepts with nothing to pair them: counted in the kernel (not per vCPU). */
-	o.count_accepts = w.vcpu < 0;
-	o.on_counted = on_counted;
-	w.live = nq_live_open(&o, err, sizeof(err));
-	if (!w.live) {
-		fprintf(stderr, "nestirq watch: %s\n", err);
+	rc = open_live(&w);
+	if (rc >= 0) {
 		nq_engine_free(w.engine);
-		return NQ_EXIT_UNSUPPORTED;
+		return rc;
 	}
-	nq_cli_print_attached("watch", w.live);
-	if (w.tgid)
-		learn_vm(&w, w.tgid);
-
-	rc = nq_cli_live_loop("watch", w.live, w.duration_ms, w.interval_ms, tick, &w);
-	nq_live_poll(w.live, 0);
-	nq_engine_finish(w.engine);
-	if (w.tty) {
-		nq_tty_status_clear(stdout);
-		nq_tty_summary(stdout, nq_engine_stats(w.engine), nq_live_drops(w.live), w.color);
-	} else {
-		nq_report_summary(stdout, nq_engine_stats(w.engine), w.json);
-	}
-	fflush(stdout);
-	print_drops("watch", w.live);
+	lp.live = w.live;
+	lp.duration_ms = w.duration_ms;
+	lp.interval_ms = w.interval_ms;
+	rc = nq_cli_live_loop(&lp);
+	print_summary(&w);
 	nq_live_close(w.live);
 	nq_engine_free(w.engine);
 	if (rc)

@@ -4,10 +4,8 @@
 #include <string.h>
 
 #include "cli.h"
-
-#ifndef NESTIRQ_VERSION
-#define NESTIRQ_VERSION "0.1.0"
-#endif
+#include "nestirq/abi.h"
+#include "nestirq/version.h"
 
 struct command {
 	const char *name;
@@ -44,7 +42,7 @@ int main(int argc, char **argv)
 		return NQ_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-		printf("nestirq %s (event ABI %d)\n", NESTIRQ_VERSION, 1);
+		printf("nestirq %s (event ABI %d)\n", NESTIRQ_VERSION, NQ_ABI_VERSION);
 		return NQ_EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

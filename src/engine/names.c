@@ -1,27 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Stable names for event kinds and violation kinds. */
+/* Stable names for violation kinds (event kinds: src/common/abi_names.c). */
 #include <string.h>
 
 #include "nestirq/engine.h"
-
-static const char *const kind_names[NQ_EV__MAX] = {
-	[NQ_EV_NONE] = "none",
-	[NQ_EV_IRQ_ACCEPT] = "irq_accept",
-	[NQ_EV_CHECK_ENTER] = "check_enter",
-	[NQ_EV_CHECK_EXIT] = "check_exit",
-	[NQ_EV_PEEK] = "peek",
-	[NQ_EV_ACK] = "ack",
-	[NQ_EV_HW_NESTED_VMEXIT] = "hw_nested_vmexit",
-	[NQ_EV_VMEXIT_INJECT] = "vmexit_inject",
-	[NQ_EV_SVI_UPDATE] = "svi_update",
-	[NQ_EV_VMCS_SWITCH] = "vmcs_switch",
-	[NQ_EV_NESTED_PI] = "nested_pi",
-	[NQ_EV_SVM_INTR_EXIT] = "svm_intr_exit",
-	[NQ_EV_LOST] = "lost",
-	[NQ_EV_SVI_RETURN] = "svi_return",
-	[NQ_EV_EXTINT] = "extint",
-	[NQ_EV_VM_GONE] = "vm_gone",
-};
 
 static const struct {
 	const char *name;
@@ -33,21 +14,12 @@ static const struct {
 	[NQ_V_INVALID_VECTOR] = {"invalid_vector", "I5"},
 	[NQ_V_NESTED_PI_NV] = {"nested_pi_nv", "I4"},
 	[NQ_V_MULTIPLE_ACKS] = {"multiple_acks", "I6"},
-	[NQ_V_ACK_NOT_ACCEPTED] = {"ack_not_accepted", "I6"},
+	[NQ_V_SVI_DEFERRED_LOST] = {"svi_deferred_lost", "I1"},
 };
 
-const char *nq_kind_name(unsigned int kind)
-{
-	return kind < NQ_EV__MAX ? kind_names[kind] : "unknown";
-}
-
-int nq_kind_from_name(const char *name)
-{
-	for (int i = 0; i < NQ_EV__MAX; i++)
-		if (!strcmp(kind_names[i], name))
-			return i;
-	return -1;
-}
+static const char *const info_names[NQ_INFO__MAX] = {
+	[NQ_INFO_RACE_WINDOW] = "race_window",
+};
 
 const char *nq_violation_name(enum nq_violation_kind kind)
 {
@@ -65,4 +37,28 @@ int nq_violation_from_name(const char *name)
 		if (!strcmp(violations[i].name, name))
 			return i;
 	return -1;
+}
+
+const char *nq_info_name(enum nq_info_kind kind)
+{
+	return (unsigned int)kind < NQ_INFO__MAX ? info_names[kind] : "unknown";
+}
+
+int nq_info_from_name(const char *name)
+{
+	for (int i = 0; i < NQ_INFO__MAX; i++)
+		if (!strcmp(info_names[i], name))
+			return i;
+	return -1;
+}
+
+const char *nq_severity_name(enum nq_severity sev)
+{
+	return sev == NQ_SEV_INFO ? "info" : "violation";
+}
+
+const char *nq_finding_name(const struct nq_violation *f)
+{
+	return f->severity == NQ_SEV_INFO ? nq_info_name((enum nq_info_kind)f->kind)
+					  : nq_violation_name(f->kind);
 }

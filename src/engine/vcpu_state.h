@@ -15,18 +15,50 @@ struct check_txn {
 	bool open;
 	bool have_peek; /* the decision peek: last peek before exit emulation */
 	bool have_inject;
+	bool have_extint;  /* kvm_cpu_get_extint returned inside this check */
 	bool exit_started; /* vmcs01 was loaded again or the exit was reported */
 	uint8_t ctls;
 	uint16_t posted_intr_nv;
 	unsigned int n_acks;
+	uint64_t cpus; /* host CPUs (mod 64) that produced this check's records */
 	struct nq_event enter;
 	struct nq_event peek;
+	struct nq_event extint;
 	struct nq_event ack; /* the first ack */
 	struct nq_event inject;
 };
 
+/* An SVI update between the entry probe and the return probe. */
+struct svi_txn {
+	bool open;
+	/*
+	 * Event ABI 1 (no return probe): an entry in vmcs02 while L2 runs waits
+	 * for the next record of its thread, to see whether the 7.x guard loads
+	 * vmcs01 (the only vmcs01 load made while is_guest_mode()).
+	 */
+	bool legacy;
+	uint8_t loads01; /* vmcs01 loads seen in the stream while open */
+	struct nq_event entry;
+	struct nq_event switch01; /* the first of them, for the evidence */
+};
+
+/*
+ * 6.14 to 6.19 defer an SVI update made while L2 is active to the nested
+ * VM-exit (nested.update_vmcs01_hwapic_isr); it must reach vmcs01 before
+ * L1 runs again.
+ */
+struct svi_deferral {
+	bool pending;		  /* observed deferred, not yet applied */
+	bool exit_switched;	  /* the nested VM-exit loaded vmcs01 since */
+	uint8_t apicv_active;	  /* at that switch: 0, 1 or NQ_BOOL_UNKNOWN */
+	struct nq_event deferred; /* the return that showed the flag set */
+	struct nq_event exit_switch;
+};
+
 struct vcpu_state {
-	uint32_t tgid;
+	uint64_t key;	/* the VM: its vm_id when known, else its tgid (see engine.c) */
+	uint32_t tgid;	/* label: the hosting process */
+	uint32_t vm_id; /* label: 0 when the probes never saw the VM's struct kvm */
 	uint32_t vcpu_id;
 	uint32_t hash_next; /* index+1 */
 	uint32_t lru_prev, lru_next;
@@ -49,6 +81,8 @@ struct vcpu_state {
 	unsigned int accept_head;
 
 	struct check_txn txn;
+	struct svi_txn svi;
+	struct svi_deferral deferral;
 };
 
 static inline bool nq_bit_test(const uint64_t *map, unsigned int bit)

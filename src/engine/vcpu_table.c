@@ -4,9 +4,9 @@
 
 #include "vcpu_table.h"
 
-static uint32_t hash_key(uint32_t tgid, uint32_t vcpu_id)
+static uint32_t hash_key(uint64_t vm, uint32_t vcpu_id)
 {
-	uint64_t k = ((uint64_t)tgid << 32) | vcpu_id;
+	uint64_t k = (vm * 0x9e3779b97f4a7c15ull) ^ vcpu_id;
 
 	k ^= k >> 33;
 	k *= 0xff51afd7ed558ccdull;
@@ -68,7 +68,7 @@ static void lru_push_front(struct vcpu_table *t, struct vcpu_state *s)
 static void hash_remove(struct vcpu_table *t, struct vcpu_state *s)
 {
 	uint32_t idx = (uint32_t)(s - t->pool) + 1;
-	uint32_t *link = &t->buckets[hash_key(s->tgid, s->vcpu_id) & (t->nbuckets - 1)];
+	uint32_t *link = &t->buckets[hash_key(s->key, s->vcpu_id) & (t->nbuckets - 1)];
 
 	while (*link && *link != idx)
 		link = &t->pool[*link - 1].hash_next;
@@ -77,19 +77,19 @@ static void hash_remove(struct vcpu_table *t, struct vcpu_state *s)
 	s->hash_next = 0;
 }
 
-struct vcpu_state *vcpu_table_get(struct vcpu_table *t, uint32_t tgid, uint32_t vcpu_id,
+struct vcpu_state *vcpu_table_get(struct vcpu_table *t, uint64_t key, uint32_t vcpu_id,
 				  void (*on_evict)(struct vcpu_state *victim, void *ctx), void *ctx)
 {
 	struct vcpu_state *s = t->last;
 	uint32_t b, i;
 
-	if (s && s->tgid == tgid && s->vcpu_id == vcpu_id)
+	if (s && s->live && s->key == key && s->vcpu_id == vcpu_id)
 		return s;
 
-	b = hash_key(tgid, vcpu_id) & (t->nbuckets - 1);
+	b = hash_key(key, vcpu_id) & (t->nbuckets - 1);
 	for (i = t->buckets[b]; i; i = t->pool[i - 1].hash_next) {
 		s = &t->pool[i - 1];
-		if (s->tgid == tgid && s->vcpu_id == vcpu_id) {
+		if (s->key == key && s->vcpu_id == vcpu_id) {
 			if (t->lru_head != i) {
 				lru_unlink(t, s);
 				lru_push_front(t, s);
@@ -99,7 +99,10 @@ struct vcpu_state *vcpu_table_get(struct vcpu_table *t, uint32_t tgid, uint32_t 
 		}
 	}
 
-	if (t->used < t->capacity) {
+	if (t->free_head) {
+		s = &t->pool[t->free_head - 1];
+		t->free_head = s->hash_next;
+	} else if (t->used < t->capacity) {
 		s = &t->pool[t->used++];
 	} else {
 		s = &t->pool[t->lru_tail - 1];
@@ -109,7 +112,7 @@ struct vcpu_state *vcpu_table_get(struct vcpu_table *t, uint32_t tgid, uint32_t 
 		lru_unlink(t, s);
 	}
 	memset(s, 0, sizeof(*s));
-	s->tgid = tgid;
+	s->key = key;
 	s->vcpu_id = vcpu_id;
 	s->live = true;
 	s->posted_intr_nv = 0xffff;
@@ -126,4 +129,18 @@ void vcpu_table_for_each(struct vcpu_table *t, void (*fn)(struct vcpu_state *s, 
 	for (uint32_t i = 0; i < t->used; i++)
 		if (t->pool[i].live)
 			fn(&t->pool[i], ctx);
+}
+
+void vcpu_table_remove(struct vcpu_table *t, struct vcpu_state *s)
+{
+	if (!s->live)
+		return;
+	hash_remove(t, s);
+	lru_unlink(t, s);
+	if (t->last == s)
+		t->last = NULL;
+	memset(s, 0, sizeof(*s));
+	/* hash_next threads the free list while the slot is not live. */
+	s->hash_next = t->free_head;
+	t->free_head = (uint32_t)(s - t->pool) + 1;
 }

@@ -20,6 +20,7 @@ struct vcpu_table {
 	uint32_t used;
 	uint32_t lru_head;	 /* most recent, index+1 */
 	uint32_t lru_tail;	 /* least recent, index+1 */
+	uint32_t free_head;	 /* removed slots, index+1, chained by hash_next */
 	struct vcpu_state *last; /* one-entry cache: events come in runs per vCPU */
 };
 
@@ -27,15 +28,18 @@ int vcpu_table_init(struct vcpu_table *t, uint32_t capacity);
 void vcpu_table_destroy(struct vcpu_table *t);
 
 /*
- * Finds or creates the state of (tgid, vcpu_id).  *evicted is set when an
+ * Finds or creates the state of (VM key, vcpu_id).  *evicted is set when an
  * older vCPU was recycled to make room; the caller must have been given the
  * chance to close it, so eviction hands the victim to the callback first.
  */
-struct vcpu_state *vcpu_table_get(struct vcpu_table *t, uint32_t tgid, uint32_t vcpu_id,
+struct vcpu_state *vcpu_table_get(struct vcpu_table *t, uint64_t key, uint32_t vcpu_id,
 				  void (*on_evict)(struct vcpu_state *victim, void *ctx),
 				  void *ctx);
 
-/* Calls fn on every live vCPU state. */
+/* Forgets one vCPU (its VM went away); the slot is reused. */
+void vcpu_table_remove(struct vcpu_table *t, struct vcpu_state *s);
+
+/* Calls fn on every live vCPU state; fn may remove the state it is given. */
 void vcpu_table_for_each(struct vcpu_table *t, void (*fn)(struct vcpu_state *s, void *ctx),
 			 void *ctx);
 

@@ -2,9 +2,10 @@
 /*
  * The BPF loader: opens the skeleton, loads the programs the plan needs (or
  * all of them), attaches what exists, reads the ring buffer and turns kernel
- * drops into NQ_EV_LOST records.
+ * drops and probe misses into NQ_EV_LOST records placed where they belong.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,7 +21,9 @@
 #include "live.h"
 #include "live_skel.h"
 
-#define MAX_LINKS 16
+#define MAX_LINKS 24
+#define MAX_KPS	  16
+#define SLOW_NS	  1000000000ull /* probe misses and gone processes: once a second */
 
 struct nq_live {
 	struct nq_live_opts o;
@@ -32,10 +35,14 @@ struct nq_live {
 	int nlinks;
 	int nloaded;
 	int ncpus;
-	uint64_t *drops_seen; /* per CPU, as last reported */
-	uint64_t *drops_buf;
-	struct nq_pcpu *pcpu_buf;
-	uint64_t drops_total;
+	struct nq_droptrack drops; /* this object's drops, announced per CPU */
+	uint64_t *drop_snap;	   /* per CPU drop counts read before a batch */
+	uint64_t drops_before;	   /* drops of the objects before a re-plan */
+	uint64_t misses_seen;	   /* probe misses of this object, announced */
+	uint64_t misses_total;
+	uint64_t slow_ns; /* last probe-miss and gone-process check */
+	bool watch_gone;  /* /proc pids are the BPF side's (initial pid namespace) */
+	struct nq_vmgone gone;
 	uint64_t events;
 	bool counting;		/* accepts counted in the kernel (count_accepts) */
 	uint64_t *counted_seen; /* per CPU, as last reported */
@@ -78,6 +85,30 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Is this process in the initial pid namespace, where BPF's tgids are /proc's? */
+static bool init_pid_ns(void)
+{
+	char link[64];
+	ssize_t n = readlink("/proc/self/ns/pid", link, sizeof(link) - 1);
+
+	if (n <= 0)
+		return false;
+	link[n] = 0;
+	/* PROC_PID_INIT_INO: the initial pid namespace's fixed inode number. */
+	return !strcmp(link, "pid:[4026531836]");
+}
+
+/* Wait until the ring buffer has data or timeout_ms passed; <0: error. */
+static int wait_ready(struct nq_live *l, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = ring_buffer__epoll_fd(l->rb), .events = POLLIN};
+	int r = poll(&pfd, 1, timeout_ms);
+
+	if (r < 0 && errno != EINTR)
+		return -errno;
+	return 0;
+}
+
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct nq_live *l = ctx;
@@ -87,8 +118,9 @@ static int on_sample(void *ctx, void *data, size_t size)
 		return 0;
 	memcpy(&ev, data, sizeof(ev));
 	l->events++;
-	if (l->o.cb)
-		l->o.cb(&ev, l->o.ctx);
+	if (l->watch_gone)
+		nq_vmgone_seen(&l->gone, ev.h.tgid);
+	nq_droptrack_deliver(&l->drops, &ev, l->o.cb, l->o.ctx);
 	return 0;
 }
 
@@ -135,9 +167,18 @@ static int kprobe_list(struct nq_live *l, struct kp *k)
 	} else {
 		k[n++] = (struct kp){NQ_PT_ACK, s->progs.kp_ack, "kvm_apic_ack_interrupt", 0};
 	}
+	k[n++] = (struct kp){NQ_PT_EXTINT, s->progs.krp_extint, "kvm_cpu_get_extint", 1};
+	/*
+	 * Before the SVI entry: an SVI record promises a return record only
+	 * once the return probe is live, and counts vmcs01 loads only once the
+	 * switch probe is (see live_flag()).
+	 */
+	k[n++] = (struct kp){NQ_PT_VMCS_SWITCH, s->progs.kp_load_vmcs, "vmx_vcpu_load_vmcs", 0};
+	k[n++] = (struct kp){NQ_PT_SVI_RETURN, s->progs.krp_svi, p->svi_sym, 1};
 	k[n++] = (struct kp){NQ_PT_SVI, p->svi_has_vcpu ? s->progs.kp_svi : s->progs.kp_svi_old,
 			     p->svi_sym, 0};
-	k[n++] = (struct kp){NQ_PT_VMCS_SWITCH, s->progs.kp_load_vmcs, "vmx_vcpu_load_vmcs", 0};
+	k[n++] = (struct kp){NQ_PT_VM_DESTROY, s->progs.kp_vm_destroy, "kvm_destroy_vm", 0};
+	k[n++] = (struct kp){NQ_PT_ACCEPT_EXACT, s->progs.kp_accept_exact, "__apic_accept_irq", 0};
 	return n;
 }
 
@@ -172,73 +213,71 @@ static void teardown(struct nq_live *l)
 	l->rb = NULL;
 	nestirq_bpf__destroy(l->skel);
 	l->skel = NULL;
-	free(l->drops_seen);
-	free(l->drops_buf);
-	free(l->pcpu_buf);
+	l->drops_before += l->drops.total;
+	nq_droptrack_free(&l->drops);
+	memset(&l->drops, 0, sizeof(l->drops));
+	free(l->drop_snap);
+	l->drop_snap = NULL;
+	l->misses_seen = 0;
 	free(l->counted_seen);
 	l->counted_seen = NULL;
 	l->counting = false;
-	l->drops_seen = l->drops_buf = NULL;
-	l->pcpu_buf = NULL;
 }
 
-static int setup(struct nq_live *l, char *err, size_t errlen)
+/* Debug/benchmark override: NESTIRQ_TP_MODE=core|format|raw. */
+static void apply_tp_mode_env(struct nq_live *l)
 {
-	struct nq_plan *p = &l->plan;
-	struct kp kps[12];
-	bool planned[12];
-	int nk, e;
+	const char *m = getenv("NESTIRQ_TP_MODE");
 
-	nq_sysinfo_probe(&l->si);
-	if (l->o.tp_mode == NQ_TPM_AUTO) {
-		/* Debug/benchmark override: NESTIRQ_TP_MODE=core|format|raw. */
-		const char *m = getenv("NESTIRQ_TP_MODE");
+	if (l->o.tp_mode != NQ_TPM_AUTO || !m)
+		return;
+	if (!strcmp(m, "core"))
+		l->o.tp_mode = NQ_TPM_CORE;
+	else if (!strcmp(m, "format"))
+		l->o.tp_mode = NQ_TPM_FORMAT;
+	else if (!strcmp(m, "raw"))
+		l->o.tp_mode = NQ_TPM_RAW;
+}
 
-		if (m && !strcmp(m, "core"))
-			l->o.tp_mode = NQ_TPM_CORE;
-		else if (m && !strcmp(m, "format"))
-			l->o.tp_mode = NQ_TPM_FORMAT;
-		else if (m && !strcmp(m, "raw"))
-			l->o.tp_mode = NQ_TPM_RAW;
-	}
-	nq_plan_build(p, &l->si, l->o.tp_mode);
+/* Benchmark override (to provoke drops): NESTIRQ_RINGBUF_BYTES, a power of two. */
+static void size_ringbuf(struct nq_live *l)
+{
+	const char *rb = getenv("NESTIRQ_RINGBUF_BYTES");
+	unsigned long v = rb ? strtoul(rb, NULL, 0) : 0;
 
-	l->skel = nestirq_bpf__open();
-	if (!l->skel) {
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
-		return -1;
-	}
-	l->skel->rodata->filter_tgid = l->o.tgid;
-	l->skel->rodata->hf_guest_mask = l->si.hf_guest_mask;
 	l->ringbuf_bytes = NQ_RINGBUF_BYTES;
-	{
-		/* Benchmark override (to provoke drops): NESTIRQ_RINGBUF_BYTES, a power of two. */
-		const char *rb = getenv("NESTIRQ_RINGBUF_BYTES");
-		unsigned long v = rb ? strtoul(rb, NULL, 0) : 0;
+	if (v >= 4096 && v <= (1ul << 30) && !(v & (v - 1)) &&
+	    !bpf_map__set_max_entries(l->skel->maps.events, (__u32)v))
+		l->ringbuf_bytes = (uint32_t)v;
+}
 
-		if (v >= 4096 && v <= (1ul << 30) && !(v & (v - 1)) &&
-		    !bpf_map__set_max_entries(l->skel->maps.events, (__u32)v))
-			l->ringbuf_bytes = (uint32_t)v;
-	}
-	{
-		/* A power of two, at most an eighth of the ring's records. */
-		uint64_t w = l->o.wakeup_events ? l->o.wakeup_events : NQ_WAKEUP_EVENTS, p2 = 1;
+/* Wake user space every so many records: a power of two, at most an eighth of the ring's. */
+static void set_wakeup(struct nq_live *l)
+{
+	uint64_t w = l->o.wakeup_events ? l->o.wakeup_events : NQ_WAKEUP_EVENTS, p2 = 1;
 
-		while (p2 < w && p2 < l->ringbuf_bytes / 72 / 8)
-			p2 <<= 1;
-		l->skel->rodata->wakeup_every = p2;
-	}
-	{
-		/* Stream accepts only when something can pair them with a check or an ack. */
-		const char *st = getenv("NESTIRQ_STREAM_ACCEPTS");
-		bool pairs = p->pt[NQ_PT_CHECK_VMX].status == NQ_PS_READY ||
-			     p->pt[NQ_PT_CHECK_SVM].status == NQ_PS_READY ||
-			     p->pt[NQ_PT_PEEK].status == NQ_PS_READY ||
-			     p->pt[NQ_PT_ACK].status == NQ_PS_READY;
+	while (p2 < w && p2 < l->ringbuf_bytes / 72 / 8)
+		p2 <<= 1;
+	l->skel->rodata->wakeup_every = p2;
+}
 
-		l->counting = l->o.count_accepts && !pairs && !(st && !strcmp(st, "1"));
-		l->skel->rodata->count_accepts = l->counting;
-	}
+/* Stream accepts only when something can pair them with a check or an ack. */
+static void set_counting(struct nq_live *l)
+{
+	const struct nq_plan *p = &l->plan;
+	const char *st = getenv("NESTIRQ_STREAM_ACCEPTS");
+	bool pairs = p->pt[NQ_PT_CHECK_VMX].status == NQ_PS_READY ||
+		     p->pt[NQ_PT_CHECK_SVM].status == NQ_PS_READY ||
+		     p->pt[NQ_PT_PEEK].status == NQ_PS_READY ||
+		     p->pt[NQ_PT_ACK].status == NQ_PS_READY;
+
+	l->counting = l->o.count_accepts && !pairs && !(st && !strcmp(st, "1"));
+	l->skel->rodata->count_accepts = l->counting;
+}
+
+/* Field offsets of the tracepoints' formats, for the format-reading programs. */
+static void set_formats(struct nq_live *l)
+{
 	for (int tp = 0; tp < NQ_TP__MAX; tp++) {
 		char ferr[256];
 		struct nq_fmt f;
@@ -248,69 +287,106 @@ static int setup(struct nq_live *l, char *err, size_t errlen)
 		memcpy((void *)l->skel->rodata->fmt_off[tp], f.off, sizeof(f.off));
 		memcpy((void *)l->skel->rodata->fmt_size[tp], f.size, sizeof(f.size));
 	}
+}
 
-	/* Autoload: everything (verifier check) or what the plan attaches. */
-	nk = kprobe_list(l, kps);
-	if (!l->o.load_all) {
-		struct bpf_program *prog;
-
-		bpf_object__for_each_program(prog, l->skel->obj)
-			bpf_program__set_autoload(prog, false);
-		for (int tp = 0; tp < NQ_TP__MAX; tp++)
-			if (p->pt[tp_point[tp]].status == NQ_PS_READY)
-				bpf_program__set_autoload(tp_prog(l->skel, tp, p->tp_mode[tp]),
-							  true);
-		for (int i = 0; i < nk; i++)
-			if (p->pt[kps[i].pt].status == NQ_PS_READY)
-				bpf_program__set_autoload(kps[i].prog, true);
-	}
-
-	e = nestirq_bpf__load(l->skel);
-	if (e) {
-		e = -e;
-		if (e == EPERM && strcmp(l->si.lockdown, "none") &&
-		    strcmp(l->si.lockdown, "unknown") && (l->si.cap_sys_admin || l->si.cap_bpf))
-			snprintf(err, errlen, "loading BPF failed: %s (lockdown: %s)", strerror(e),
-				 l->si.lockdown);
-		else if (e == EPERM)
-			snprintf(err, errlen,
-				 "loading BPF failed: %s (needs root, or CAP_BPF and CAP_PERFMON)",
-				 strerror(e));
-		else if (e == EINVAL && access("/proc/net", F_OK))
-			/* libbpf probes global-data support with a socket filter. */
-			snprintf(
-				err, errlen,
-				"loading BPF failed: %s (this kernel has no CONFIG_NET, which "
-				"libbpf's feature probes need; NESTIRQ_DEBUG=1 shows libbpf's log)",
-				strerror(e));
-		else
-			snprintf(err, errlen, "loading BPF failed: %s", strerror(e));
+/* Open the skeleton and fill its read-only data before loading. */
+static int open_skel(struct nq_live *l, char *err, size_t errlen)
+{
+	l->skel = nestirq_bpf__open();
+	if (!l->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		return -1;
 	}
-	{
-		struct bpf_program *prog;
+	l->skel->rodata->filter_tgid = l->o.tgid;
+	l->skel->rodata->hf_guest_mask = l->si.hf_guest_mask;
+	/* 6.12+ decides the exit vector at the peek; <= 6.11 acks the highest at exit. */
+	l->skel->rodata->peek_decides = l->si.has_apic_ack && !l->si.has_get_apic_irq;
+	size_ringbuf(l);
+	set_wakeup(l);
+	set_counting(l);
+	set_formats(l);
+	return 0;
+}
 
-		l->nloaded = 0;
-		bpf_object__for_each_program(prog, l->skel->obj) if (bpf_program__fd(prog) >= 0)
-			l->nloaded++;
+/* Autoload: everything (verifier check) or what the plan attaches. */
+static void select_autoload(struct nq_live *l)
+{
+	const struct nq_plan *p = &l->plan;
+	struct bpf_program *prog;
+	struct kp kps[MAX_KPS];
+	int nk;
+
+	if (l->o.load_all)
+		return;
+	nk = kprobe_list(l, kps);
+	bpf_object__for_each_program(prog, l->skel->obj) bpf_program__set_autoload(prog, false);
+	for (int tp = 0; tp < NQ_TP__MAX; tp++)
+		if (p->pt[tp_point[tp]].status == NQ_PS_READY)
+			bpf_program__set_autoload(tp_prog(l->skel, tp, p->tp_mode[tp]), true);
+	for (int i = 0; i < nk; i++)
+		if (p->pt[kps[i].pt].status == NQ_PS_READY)
+			bpf_program__set_autoload(kps[i].prog, true);
+}
+
+/* Say why loading failed (e: a positive errno) with the likeliest cause. */
+static void load_error(const struct nq_live *l, int e, char *err, size_t errlen)
+{
+	if (e == EPERM && strcmp(l->si.lockdown, "none") && strcmp(l->si.lockdown, "unknown") &&
+	    (l->si.cap_sys_admin || l->si.cap_bpf))
+		snprintf(err, errlen, "loading BPF failed: %s (lockdown: %s)", strerror(e),
+			 l->si.lockdown);
+	else if (e == EPERM)
+		snprintf(err, errlen,
+			 "loading BPF failed: %s (needs root, or CAP_BPF and CAP_PERFMON)",
+			 strerror(e));
+	else if (e == EINVAL && access("/proc/net", F_OK))
+		/* libbpf probes global-data support with a socket filter. */
+		snprintf(err, errlen,
+			 "loading BPF failed: %s (this kernel has no CONFIG_NET, which "
+			 "libbpf's feature probes need; NESTIRQ_DEBUG=1 shows libbpf's log)",
+			 strerror(e));
+	else
+		snprintf(err, errlen, "loading BPF failed: %s", strerror(e));
+}
+
+static int load_programs(struct nq_live *l, char *err, size_t errlen)
+{
+	struct bpf_program *prog;
+	int e;
+
+	select_autoload(l);
+	e = nestirq_bpf__load(l->skel);
+	if (e) {
+		load_error(l, -e, err, errlen);
+		return -1;
 	}
+	l->nloaded = 0;
+	bpf_object__for_each_program(prog, l->skel->obj) if (bpf_program__fd(prog) >= 0)
+		l->nloaded++;
+	return 0;
+}
 
+/* Per-CPU counter snapshots and the ring buffer reader. */
+static int open_ringbuf(struct nq_live *l, char *err, size_t errlen)
+{
 	l->ncpus = libbpf_num_possible_cpus();
 	if (l->ncpus <= 0)
 		l->ncpus = 1;
-	l->drops_seen = calloc((size_t)l->ncpus, sizeof(uint64_t));
-	l->drops_buf = calloc((size_t)l->ncpus, sizeof(uint64_t));
-	l->pcpu_buf = calloc((size_t)l->ncpus, sizeof(struct nq_pcpu));
+	l->drop_snap = calloc(NQ_BSS_CPUS, sizeof(uint64_t));
 	l->counted_seen = calloc((size_t)l->ncpus, sizeof(uint64_t));
 	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), on_sample, l, NULL);
-	if (!l->drops_seen || !l->drops_buf || !l->pcpu_buf || !l->counted_seen || !l->rb) {
+	if (nq_droptrack_init(&l->drops, l->ncpus, l->o.tgid) || !l->drop_snap ||
+	    !l->counted_seen || !l->rb || !l->skel->bss) {
 		snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(errno));
 		return -1;
 	}
 	/* Drops before this (re)setup were reported with the old object. */
+	return 0;
+}
 
-	if (l->o.no_attach)
-		return 0;
+static void attach_tracepoints(struct nq_live *l)
+{
+	struct nq_plan *p = &l->plan;
 
 	for (int tp = 0; tp < NQ_TP__MAX; tp++) {
 		enum nq_point_id id = tp_point[tp];
@@ -319,6 +395,13 @@ static int setup(struct nq_live *l, char *err, size_t errlen)
 
 		if (p->pt[id].status != NQ_PS_READY)
 			continue;
+		if (id == NQ_PT_ACCEPT && p->pt[NQ_PT_ACCEPT_EXACT].status == NQ_PS_ATTACHED) {
+			/* One record per accept: the exact kprobe replaces the tracepoint. */
+			p->pt[id].status = NQ_PS_UNAVAILABLE;
+			snprintf(p->pt[id].reason, sizeof(p->pt[id].reason),
+				 "not needed: accept_exact is attached");
+			continue;
+		}
 		prog = tp_prog(l->skel, tp, p->tp_mode[tp]);
 		if (p->tp_mode[tp] == NQ_TPM_RAW)
 			link = bpf_program__attach_raw_tracepoint(prog, nq_tp_names[tp]);
@@ -331,6 +414,25 @@ static int setup(struct nq_live *l, char *err, size_t errlen)
 		add_link(l, link);
 		p->pt[id].status = NQ_PS_ATTACHED;
 	}
+}
+
+/* Tell the programs which companion probes are live (see kprobe_list()). */
+static void live_flag(struct nq_live *l, const struct bpf_program *prog)
+{
+	if (prog == l->skel->progs.krp_svi)
+		l->skel->bss->svi_return_live = 1;
+	else if (prog == l->skel->progs.kp_load_vmcs)
+		l->skel->bss->vmcs_switch_live = 1;
+}
+
+static void attach_kprobes(struct nq_live *l)
+{
+	struct nq_plan *p = &l->plan;
+	struct kp kps[MAX_KPS];
+	bool planned[MAX_KPS];
+	int nk = kprobe_list(l, kps);
+
+	/* Decided up front: attaching (or failing) a point's first probe changes its status. */
 	for (int i = 0; i < nk; i++)
 		planned[i] = p->pt[kps[i].pt].status == NQ_PS_READY;
 	for (int i = 0; i < nk; i++) {
@@ -345,19 +447,44 @@ static int setup(struct nq_live *l, char *err, size_t errlen)
 			continue;
 		}
 		add_link(l, link);
+		live_flag(l, kps[i].prog);
 		if (p->pt[kps[i].pt].status == NQ_PS_READY)
 			p->pt[kps[i].pt].status = NQ_PS_ATTACHED;
 	}
-	if (p->pt[NQ_PT_VMX_STATE].status == NQ_PS_READY) {
-		bool any = p->pt[NQ_PT_CHECK_VMX].status == NQ_PS_ATTACHED ||
-			   p->pt[NQ_PT_ACK].status == NQ_PS_ATTACHED ||
-			   p->pt[NQ_PT_SVI].status == NQ_PS_ATTACHED;
+}
 
-		p->pt[NQ_PT_VMX_STATE].status = any ? NQ_PS_ATTACHED : NQ_PS_UNAVAILABLE;
-		if (!any)
-			snprintf(p->pt[NQ_PT_VMX_STATE].reason, sizeof(p->pt[0].reason),
-				 "no kprobe attached that can read it");
-	}
+/* The VMX state point has no program of its own: kprobes that read it carry it. */
+static void settle_vmx_state(struct nq_live *l)
+{
+	struct nq_plan *p = &l->plan;
+	bool any;
+
+	if (p->pt[NQ_PT_VMX_STATE].status != NQ_PS_READY)
+		return;
+	any = p->pt[NQ_PT_CHECK_VMX].status == NQ_PS_ATTACHED ||
+	      p->pt[NQ_PT_ACK].status == NQ_PS_ATTACHED ||
+	      p->pt[NQ_PT_SVI].status == NQ_PS_ATTACHED;
+	p->pt[NQ_PT_VMX_STATE].status = any ? NQ_PS_ATTACHED : NQ_PS_UNAVAILABLE;
+	if (!any)
+		snprintf(p->pt[NQ_PT_VMX_STATE].reason, sizeof(p->pt[0].reason),
+			 "no kprobe attached that can read it");
+}
+
+/* Probe the system, plan, load and attach. On failure the caller tears down. */
+static int setup(struct nq_live *l, char *err, size_t errlen)
+{
+	nq_sysinfo_probe(&l->si);
+	apply_tp_mode_env(l);
+	nq_plan_build(&l->plan, &l->si, l->o.tp_mode);
+	if (open_skel(l, err, errlen) || load_programs(l, err, errlen) ||
+	    open_ringbuf(l, err, errlen))
+		return -1;
+	if (l->o.no_attach)
+		return 0;
+	/* Kprobes first: the exact accept kprobe, when it attaches, replaces the tracepoint. */
+	attach_kprobes(l);
+	attach_tracepoints(l);
+	settle_vmx_state(l);
 	return 0;
 }
 
@@ -370,44 +497,89 @@ struct nq_live *nq_live_open(const struct nq_live_opts *o, char *err, size_t err
 		return NULL;
 	}
 	l->o = *o;
+	nq_vmgone_init(&l->gone, NULL);
+	l->watch_gone = init_pid_ns();
 	/* NESTIRQ_DEBUG=1 shows libbpf's warnings (verifier logs) even when quiet. */
 	libbpf_quiet = o->quiet && !getenv("NESTIRQ_DEBUG");
 	libbpf_set_print(print_fn);
 	if (setup(l, err, errlen)) {
 		teardown(l);
+		nq_vmgone_free(&l->gone);
 		free(l);
 		return NULL;
 	}
 	return l;
 }
 
-/* Turn new per-CPU drop counts into NQ_EV_LOST records. */
-static void report_drops(struct nq_live *l)
+/* The programs' per-CPU drop counts, read before a batch is consumed. */
+static void snap_drops(struct nq_live *l)
 {
-	__u32 zero = 0;
+	for (int c = 0; c < l->drops.nslots; c++)
+		l->drop_snap[c] = __atomic_load_n(&l->skel->bss->cpu_ctr[c][NQ_CTR_DROPPED],
+						  __ATOMIC_RELAXED);
+}
 
-	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.pcpu), &zero, l->pcpu_buf))
+/* Consume what is ready; losses go where their records' drop_seq puts them. */
+static void consume(struct nq_live *l)
+{
+	snap_drops(l);
+	ring_buffer__consume(l->rb);
+	nq_droptrack_flush(&l->drops, l->drop_snap, now_ns(), l->o.cb, l->o.ctx);
+}
+
+/* Probe misses (no CPU to name) become a marker for every CPU. */
+static void report_misses(struct nq_live *l)
+{
+	uint64_t n = nq_probe_misses(l->skel->obj, l->links, l->nlinks);
+	struct nq_event m;
+
+	if (n <= l->misses_seen)
 		return;
-	for (int cpu = 0; cpu < l->ncpus; cpu++)
-		l->drops_buf[cpu] = l->pcpu_buf[cpu].drops;
-	for (int cpu = 0; cpu < l->ncpus; cpu++) {
-		struct nq_event ev;
-		uint64_t d = l->drops_buf[cpu] - l->drops_seen[cpu];
+	nq_lost_marker(&m, NQ_CPU_ALL, n - l->misses_seen, NQ_LOST_PROBE_MISS, now_ns(), l->o.tgid);
+	l->misses_total += n - l->misses_seen;
+	l->misses_seen = n;
+	if (l->o.cb)
+		l->o.cb(&m, l->o.ctx);
+}
 
-		if (l->drops_buf[cpu] <= l->drops_seen[cpu])
-			continue;
-		l->drops_seen[cpu] = l->drops_buf[cpu];
-		l->drops_total += d;
-		memset(&ev, 0, sizeof(ev));
-		ev.h.ts_ns = now_ns();
-		ev.h.tgid = l->o.tgid;
-		ev.h.vcpu_id = NQ_VCPU_UNKNOWN;
-		ev.h.cpu = (uint16_t)cpu;
-		ev.h.kind = NQ_EV_LOST;
-		ev.lost.count = d;
-		if (l->o.cb)
-			l->o.cb(&ev, l->o.ctx);
-	}
+/*
+ * Every loss before now is reported: drops not yet tied to a record, and
+ * missed kretprobes.  The engine may let its findings stand.
+ */
+static void report_sync(struct nq_live *l)
+{
+	struct nq_event m;
+
+	snap_drops(l);
+	nq_droptrack_flush(&l->drops, l->drop_snap, now_ns(), l->o.cb, l->o.ctx);
+	report_misses(l);
+	memset(&m, 0, sizeof(m));
+	m.h.ts_ns = now_ns();
+	m.h.tgid = l->o.tgid;
+	m.h.vcpu_id = NQ_VCPU_UNKNOWN;
+	m.h.cpu = NQ_CPU_ALL;
+	m.h.kind = NQ_EV_SYNC;
+	if (l->o.cb)
+		l->o.cb(&m, l->o.ctx);
+}
+
+void nq_live_sync(struct nq_live *l)
+{
+	if (l && l->rb)
+		report_sync(l);
+}
+
+/* Once a second: processes that are gone, then a sync point. */
+static void slow_checks(struct nq_live *l, bool force)
+{
+	uint64_t now = now_ns();
+
+	if (!force && now - l->slow_ns < SLOW_NS)
+		return;
+	l->slow_ns = now;
+	if (l->watch_gone)
+		nq_vmgone_check(&l->gone, now, l->o.cb, l->o.ctx);
+	report_sync(l);
 }
 
 /* Hand accepts counted in the kernel since the last call to on_counted. */
@@ -417,11 +589,9 @@ static void report_counted(struct nq_live *l)
 
 	if (!l->counting || !l->skel->bss)
 		return;
-	for (int cpu = 0; cpu < l->ncpus && cpu < (int)(sizeof(l->skel->bss->accepts_counted) /
-							sizeof(l->skel->bss->accepts_counted[0]));
-	     cpu++) {
-		uint64_t now =
-			__atomic_load_n(&l->skel->bss->accepts_counted[cpu][0], __ATOMIC_RELAXED);
+	for (int cpu = 0; cpu < l->ncpus && cpu < NQ_BSS_CPUS; cpu++) {
+		uint64_t now = __atomic_load_n(&l->skel->bss->cpu_ctr[cpu][NQ_CTR_ACCEPTS],
+					       __ATOMIC_RELAXED);
 
 		d += now - l->counted_seen[cpu];
 		l->counted_seen[cpu] = now;
@@ -440,13 +610,16 @@ int nq_live_poll(struct nq_live *l, int timeout_ms)
 
 	if (!l->rb)
 		return 0;
-	r = ring_buffer__poll(l->rb, timeout_ms);
-	if (r < 0 && r != -EINTR)
+	/*
+	 * Wait, then read the drop counts, then consume: the batched wakeups
+	 * may leave records behind, so every call drains what is there.
+	 */
+	r = wait_ready(l, timeout_ms);
+	if (r < 0)
 		return r;
-	/* Drain what the batched wakeups left behind. */
-	ring_buffer__consume(l->rb);
-	report_drops(l);
+	consume(l);
 	report_counted(l);
+	slow_checks(l, false);
 	return (int)(l->events - before);
 }
 
@@ -464,9 +637,9 @@ int nq_live_check_modules(struct nq_live *l, char *msg, size_t msglen)
 		 intel != l->si.mod_kvm_intel && amd != l->si.mod_kvm_amd ? ", " : "",
 		 amd != l->si.mod_kvm_amd ? (amd ? "kvm_amd loaded" : "kvm_amd unloaded") : "");
 	if (l->rb) {
-		ring_buffer__consume(l->rb);
-		report_drops(l);
+		consume(l);
 		report_counted(l);
+		slow_checks(l, true);
 	}
 	teardown(l);
 	if (setup(l, err, sizeof(err))) {
@@ -485,6 +658,7 @@ void nq_live_close(struct nq_live *l)
 		return;
 	/* Callers drain with nq_live_poll(l, 0) first: no callbacks from here. */
 	teardown(l);
+	nq_vmgone_free(&l->gone);
 	free(l);
 }
 
@@ -510,7 +684,12 @@ bool nq_live_attached(const struct nq_live *l)
 
 uint64_t nq_live_drops(const struct nq_live *l)
 {
-	return l->drops_total;
+	return l->drops_before + l->drops.total;
+}
+
+uint64_t nq_live_probe_misses(const struct nq_live *l)
+{
+	return l->misses_total;
 }
 
 int nq_live_ncpus(const struct nq_live *l)
@@ -520,9 +699,9 @@ int nq_live_ncpus(const struct nq_live *l)
 
 uint64_t nq_live_drops_cpu(const struct nq_live *l, int cpu)
 {
-	if (!l->drops_seen || cpu < 0 || cpu >= l->ncpus)
+	if (cpu >= l->ncpus)
 		return 0;
-	return l->drops_seen[cpu];
+	return nq_droptrack_cpu(&l->drops, cpu);
 }
 
 uint64_t nq_live_events(const struct nq_live *l)

@@ -26,21 +26,11 @@ const char *const nq_point_names[NQ_PT__MAX] = {
 	[NQ_PT_SVI] = "svi",
 	[NQ_PT_VMCS_SWITCH] = "vmcs_switch",
 	[NQ_PT_VMX_STATE] = "vmx_state",
+	[NQ_PT_ACCEPT_EXACT] = "accept_exact",
+	[NQ_PT_EXTINT] = "extint",
+	[NQ_PT_SVI_RETURN] = "svi_return",
+	[NQ_PT_VM_DESTROY] = "vm_destroy",
 };
-
-const char *nq_point_status_name(enum nq_point_status s)
-{
-	switch (s) {
-	case NQ_PS_READY:
-		return "ready";
-	case NQ_PS_ATTACHED:
-		return "attached";
-	case NQ_PS_FAILED:
-		return "failed";
-	default:
-		return "unavailable";
-	}
-}
 
 static const char *tracefs_root(void)
 {
@@ -214,6 +204,20 @@ static bool kprobe_gate(const struct nq_sysinfo *si, const char *sym, struct nq_
 	return true;
 }
 
+/* kprobe_gate, with why a symbol may be missing on this kernel generation. */
+static bool kprobe_gate_hint(const struct nq_sysinfo *si, const char *sym, struct nq_point *pt,
+			     const char *variant, const char *hint)
+{
+	size_t n;
+
+	if (kprobe_gate(si, sym, pt, variant))
+		return true;
+	n = strlen(pt->reason);
+	if (strstr(pt->reason, "absent or inlined"))
+		snprintf(pt->reason + n, sizeof(pt->reason) - n, " (%s)", hint);
+	return false;
+}
+
 static void plan_tracepoint(struct nq_plan *p, const struct nq_sysinfo *si, enum nq_tp tp,
 			    enum nq_point_id id, enum nq_tp_mode force)
 {
@@ -280,6 +284,24 @@ static void plan_tracepoint(struct nq_plan *p, const struct nq_sysinfo *si, enum
 	set(pt, NQ_PS_READY, variant, "");
 }
 
+/* The points that make verdicts exact where kprobes exist. */
+static void plan_extras(struct nq_plan *p, const struct nq_sysinfo *si)
+{
+	struct nq_point *ex = &p->pt[NQ_PT_ACCEPT_EXACT];
+	const char *var = "kprobe __apic_accept_irq (exact vCPU and VM)";
+
+	/* Reading apic->vcpu needs struct kvm_lapic: kvm's BTF, or vmlinux's when built in. */
+	if (kprobe_gate_hint(si, "__apic_accept_irq", ex, var, "static, inlined by this build") &&
+	    !((si->btf_kvm || si->kvm_builtin) && si->btf_vmlinux))
+		set(ex, NQ_PS_UNAVAILABLE, var,
+		    "no BTF for kvm (struct kvm_lapic; CONFIG_DEBUG_INFO_BTF_MODULES=n)");
+	kprobe_gate_hint(si, "kvm_cpu_get_extint", &p->pt[NQ_PT_EXTINT],
+			 "kretprobe kvm_cpu_get_extint",
+			 "static before 6.12 and often inlined there");
+	kprobe_gate_hint(si, "kvm_destroy_vm", &p->pt[NQ_PT_VM_DESTROY], "kprobe kvm_destroy_vm",
+			 "static, inlined by this build; gone processes are still seen in /proc");
+}
+
 void nq_plan_build(struct nq_plan *p, const struct nq_sysinfo *si, enum nq_tp_mode force)
 {
 	char v[64];
@@ -321,10 +343,16 @@ void nq_plan_build(struct nq_plan *p, const struct nq_sysinfo *si, enum nq_tp_mo
 	p->svi_sym = "vmx_hwapic_isr_update";
 	if (!nq_ksym_exists(p->svi_sym) && nq_ksym_exists("vt_hwapic_isr_update"))
 		p->svi_sym = "vt_hwapic_isr_update";
-	p->svi_has_vcpu = si->isr_update_has_vcpu || !strcmp(si->flow, "6.14+");
+	/* The vcpu argument came with the 6.14 deferral, so it is there in both later regimes. */
+	p->svi_regime = si->svi_regime;
+	p->svi_has_vcpu = si->isr_update_has_vcpu || si->svi_regime == NQ_SVI_REGIME_DEFERRED ||
+			  si->svi_regime == NQ_SVI_REGIME_GUARD;
 	snprintf(v, sizeof(v), "kprobe %s(%s)", p->svi_sym,
 		 p->svi_has_vcpu ? "vcpu, max_isr" : "max_isr");
 	kprobe_gate(si, p->svi_sym, &p->pt[NQ_PT_SVI], v);
+	snprintf(v, sizeof(v), "kretprobe %s", p->svi_sym);
+	kprobe_gate(si, p->svi_sym, &p->pt[NQ_PT_SVI_RETURN], v);
+	plan_extras(p, si);
 
 	kprobe_gate(si, "vmx_vcpu_load_vmcs", &p->pt[NQ_PT_VMCS_SWITCH],
 		    "kprobe vmx_vcpu_load_vmcs");
@@ -351,21 +379,12 @@ void nq_plan_build(struct nq_plan *p, const struct nq_sysinfo *si, enum nq_tp_mo
 	}
 }
 
-void nq_plan_format(const struct nq_plan *p, char *buf, size_t len)
+void nq_plan_data(const struct nq_plan *p, struct nq_plan_data *pd)
 {
-	size_t n = 0;
-
-	buf[0] = 0;
-	for (int i = 0; i < NQ_PT__MAX && n < len; i++) {
-		const struct nq_point *pt = &p->pt[i];
-		int w = snprintf(buf + n, len - n, "%s\t%s\t%s%s%s\n", nq_point_names[i],
-				 nq_point_status_name(pt->status), pt->variant,
-				 pt->reason[0] ? ": " : "", pt->reason);
-
-		if (w < 0 || (size_t)w >= len - n)
-			break;
-		n += (size_t)w;
-	}
+	memset(pd, 0, sizeof(*pd));
+	for (int i = 0; i < NQ_PT__MAX; i++)
+		nq_plan_add(pd, nq_point_names[i], p->pt[i].status, p->pt[i].variant,
+			    p->pt[i].reason);
 }
 
 void nq_plan_meta(const struct nq_plan *p, const struct nq_sysinfo *si, struct nq_trace_meta *m)
@@ -379,7 +398,10 @@ void nq_plan_meta(const struct nq_plan *p, const struct nq_sysinfo *si, struct n
 	snprintf(m->isa, sizeof(m->isa), "%s", si->isa);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	m->created_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	nq_plan_format(p, m->plan, sizeof(m->plan));
+	nq_plan_data(p, &m->plan);
+	/* Not a probe point: a pseudo-entry whose variant names the SVI regime. */
+	nq_plan_add(&m->plan, "svi_regime", NQ_PS_READY, nq_svi_regime_name(si->svi_regime),
+		    nq_svi_regime_desc(si->svi_regime));
 }
 
 /* ---- which invariants the plan can check ---- */
@@ -389,30 +411,71 @@ static bool live(const struct nq_plan *p, enum nq_point_id id)
 	return p->pt[id].status == NQ_PS_ATTACHED || p->pt[id].status == NQ_PS_READY;
 }
 
+/* Points the SVI verdict needs beyond the entry, by regime. */
+static bool svi_points(const struct nq_plan *p, const char **why)
+{
+	enum nq_point_id need[2];
+	int n = 0;
+
+	switch (p->svi_regime) {
+	case NQ_SVI_REGIME_GUARD:
+		/* the switch to vmcs01 happens inside: seen between entry and return */
+		need[n++] = NQ_PT_SVI_RETURN;
+		need[n++] = NQ_PT_VMCS_SWITCH;
+		break;
+	case NQ_SVI_REGIME_DEFERRED:
+		/* the return shows whether the write was deferred */
+		need[n++] = NQ_PT_SVI_RETURN;
+		break;
+	default:
+		/*
+		 * Plain: the entry sees the VMCS the write goes to.  Unknown: a
+		 * live host without kvm_intel BTF has no vmx_state anyway, and a
+		 * trace header without the regime predates the return probe.
+		 */
+		return true;
+	}
+	for (int i = 0; i < n; i++)
+		if (!live(p, need[i])) {
+			if (why)
+				*why = nq_point_names[need[i]];
+			return false;
+		}
+	return true;
+}
+
 bool nq_plan_can_check(const struct nq_plan *p, int kind, const char **why)
 {
+	/* Point ids + 1, so that 0 ends a row. */
+#define P(x) ((x) + 1)
 	static const int need[NQ_V__MAX][5] = {
-		[NQ_V_VECTOR_MISMATCH] = {NQ_PT_CHECK_VMX, NQ_PT_PEEK, NQ_PT_ACK, NQ_PT_INJECT, -1},
-		[NQ_V_ACK_IN_VMCS02] = {NQ_PT_CHECK_VMX, NQ_PT_ACK, NQ_PT_VMX_STATE, -1},
-		[NQ_V_SVI_IN_VMCS02] = {NQ_PT_SVI, NQ_PT_VMX_STATE, -1},
-		[NQ_V_INVALID_VECTOR] = {NQ_PT_CHECK_VMX, NQ_PT_INJECT, NQ_PT_VMX_STATE, -1},
-		[NQ_V_NESTED_PI_NV] = {NQ_PT_CHECK_VMX, NQ_PT_PEEK, NQ_PT_INJECT, NQ_PT_VMX_STATE,
-				       -1},
-		[NQ_V_MULTIPLE_ACKS] = {NQ_PT_CHECK_VMX, NQ_PT_ACK, -1},
-		[NQ_V_ACK_NOT_ACCEPTED] = {NQ_PT_ACCEPT, NQ_PT_ACK, -1},
+		[NQ_V_VECTOR_MISMATCH] = {P(NQ_PT_CHECK_VMX), P(NQ_PT_PEEK), P(NQ_PT_ACK),
+					  P(NQ_PT_INJECT)},
+		[NQ_V_ACK_IN_VMCS02] = {P(NQ_PT_CHECK_VMX), P(NQ_PT_ACK), P(NQ_PT_VMX_STATE)},
+		[NQ_V_SVI_IN_VMCS02] = {P(NQ_PT_SVI), P(NQ_PT_VMX_STATE)},
+		[NQ_V_INVALID_VECTOR] = {P(NQ_PT_CHECK_VMX), P(NQ_PT_INJECT), P(NQ_PT_VMX_STATE)},
+		[NQ_V_NESTED_PI_NV] = {P(NQ_PT_CHECK_VMX), P(NQ_PT_PEEK), P(NQ_PT_INJECT),
+				       P(NQ_PT_VMX_STATE)},
+		[NQ_V_MULTIPLE_ACKS] = {P(NQ_PT_CHECK_VMX), P(NQ_PT_ACK)},
+		[NQ_V_SVI_DEFERRED_LOST] = {P(NQ_PT_SVI), P(NQ_PT_SVI_RETURN), P(NQ_PT_VMCS_SWITCH),
+					    P(NQ_PT_INJECT), P(NQ_PT_VMX_STATE)},
 	};
+#undef P
 
 	if (kind < 0 || kind >= NQ_V__MAX) {
 		if (why)
 			*why = "unknown";
 		return false;
 	}
-	for (int i = 0; i < 5 && need[kind][i] >= 0; i++) {
-		int id = need[kind][i];
+	for (int i = 0; i < 5 && need[kind][i]; i++) {
+		int id = need[kind][i] - 1;
 
 		/* The peek is implicit before 6.12 (the ack returns the vector). */
 		if (id == NQ_PT_PEEK &&
 		    !strcmp(p->ack_sym ? p->ack_sym : "", "kvm_get_apic_interrupt"))
+			continue;
+		/* The exact accept kprobe replaces the tracepoint. */
+		if (id == NQ_PT_ACCEPT && live(p, NQ_PT_ACCEPT_EXACT))
 			continue;
 		if (!live(p, id)) {
 			if (why)
@@ -420,6 +483,8 @@ bool nq_plan_can_check(const struct nq_plan *p, int kind, const char **why)
 			return false;
 		}
 	}
+	if (kind == NQ_V_SVI_IN_VMCS02 && !svi_points(p, why))
+		return false;
 	if (why)
 		*why = "";
 	return true;

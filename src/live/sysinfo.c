@@ -23,6 +23,8 @@ static const char *const ksyms[] = {
 	"kvm_apic_ack_interrupt",  "kvm_get_apic_interrupt",  "kvm_apic_has_interrupt",
 	"vmx_check_nested_events", "svm_check_nested_events", "vmx_hwapic_isr_update",
 	"vt_hwapic_isr_update",	   "vmx_vcpu_load_vmcs",      "kvm_cpu_get_interrupt",
+	"__apic_accept_irq",	   "kvm_cpu_get_extint",      "kvm_destroy_vm",
+	"vmx_load_vmcs01",
 };
 #define NKSYMS (sizeof(ksyms) / sizeof(ksyms[0]))
 static bool ksym_found[NKSYMS];
@@ -77,7 +79,7 @@ static void scan_kallsyms(struct nq_sysinfo *si)
 			continue;
 		if (!si->kallsyms_addrs && strspn(addr, "0") != strlen(addr))
 			si->kallsyms_addrs = true;
-		if (name[0] != 'k' && name[0] != 'v' && name[0] != 's')
+		if (name[0] != 'k' && name[0] != 'v' && name[0] != 's' && name[0] != '_')
 			continue;
 		for (size_t i = 0; i < NKSYMS; i++)
 			if (!strcmp(name, ksyms[i]))
@@ -260,6 +262,9 @@ static void probe_btf(struct nq_sysinfo *si)
 			si->isr_update_has_vcpu = true;
 		if (find_member(intel, "nested_vmx", "update_vmcs01_hwapic_isr"))
 			si->has_update_vmcs01_isr = true;
+		/* The 7.x guard: also in BTF when kallsyms hides it. */
+		if (btf__find_by_name_kind(intel, "vmx_load_vmcs01", BTF_KIND_FUNC) >= 0)
+			si->has_load_vmcs01 = true;
 		si->btf_vcpu_vmx = find_member(intel, "vcpu_vmx", "loaded_vmcs") &&
 				   find_member(intel, "vcpu_vmx", "vmcs01") &&
 				   find_member(intel, "nested_vmx", "vmcs02");
@@ -278,15 +283,79 @@ static int release_ge(const char *rel, int maj, int min)
 	return a > maj || (a == maj && b >= min);
 }
 
-static void detect_flow(struct nq_sysinfo *si)
+const char *nq_svi_regime_name(enum nq_svi_regime r)
 {
-	if (si->has_apic_ack) {
-		bool v614 = si->isr_update_has_vcpu || si->has_update_vmcs01_isr;
+	switch (r) {
+	case NQ_SVI_REGIME_PLAIN:
+		return "plain";
+	case NQ_SVI_REGIME_DEFERRED:
+		return "deferred";
+	case NQ_SVI_REGIME_GUARD:
+		return "guard";
+	default:
+		return "unknown";
+	}
+}
 
-		/* Without BTF for kvm_x86_ops, fall back to the release. */
-		if (!v614 && !si->btf_vmlinux && release_ge(si->release, 6, 14) == 1)
-			v614 = true;
-		snprintf(si->flow, sizeof(si->flow), "%s", v614 ? "6.14+" : "6.12+");
+const char *nq_svi_regime_desc(enum nq_svi_regime r)
+{
+	switch (r) {
+	case NQ_SVI_REGIME_PLAIN:
+		return "plain write (before 6.14)";
+	case NQ_SVI_REGIME_DEFERRED:
+		return "deferred to the nested VM-exit (nested.update_vmcs01_hwapic_isr: "
+		       "6.14 to 6.19, or a stable backport)";
+	case NQ_SVI_REGIME_GUARD:
+		return "vmcs01 guard inside vmx_hwapic_isr_update (vmx_load_vmcs01: 7.x)";
+	default:
+		return "unknown (needs kvm_intel and its BTF)";
+	}
+}
+
+/*
+ * What vmx_hwapic_isr_update does while L2 is active, from what the kernel
+ * has: the guard's helper, the deferral flag, or (with kvm_intel's BTF to
+ * prove the flag absent) neither.
+ */
+static enum nq_svi_regime svi_regime(const struct nq_sysinfo *si)
+{
+	if (!si->mod_kvm_intel)
+		return NQ_SVI_REGIME_UNKNOWN;
+	if (si->has_load_vmcs01)
+		return NQ_SVI_REGIME_GUARD;
+	if (si->has_update_vmcs01_isr)
+		return NQ_SVI_REGIME_DEFERRED;
+	/*
+	 * hwapic_isr_update(vcpu, isr) came with the deferral; with the flag
+	 * gone again, only the guard series (which removed it) is left, even
+	 * when its helper was inlined.
+	 */
+	if (si->isr_update_has_vcpu && si->btf_kvm_intel && si->btf_vcpu_vmx)
+		return NQ_SVI_REGIME_GUARD;
+	if (si->btf_kvm_intel && si->btf_vcpu_vmx)
+		return NQ_SVI_REGIME_PLAIN;
+	return NQ_SVI_REGIME_UNKNOWN;
+}
+
+/*
+ * The flow label names what the kernel has.  The release only tells a
+ * stable backport of the 6.14 SVI deferral from the real thing.
+ */
+void nq_sysinfo_derive(struct nq_sysinfo *si)
+{
+	si->has_apic_ack |= nq_ksym_exists("kvm_apic_ack_interrupt");
+	si->has_get_apic_irq |= nq_ksym_exists("kvm_get_apic_interrupt");
+	si->has_load_vmcs01 |= nq_ksym_exists("vmx_load_vmcs01");
+	si->svi_regime = svi_regime(si);
+	if (si->has_apic_ack) {
+		const char *f = "6.12+";
+
+		if (si->svi_regime == NQ_SVI_REGIME_GUARD)
+			f = "6.12+, vmcs01 guard";
+		else if (si->svi_regime == NQ_SVI_REGIME_DEFERRED)
+			f = release_ge(si->release, 6, 14) == 0 ? "6.12+, SVI deferral backported"
+								: "6.14+";
+		snprintf(si->flow, sizeof(si->flow), "%s", f);
 	} else if (si->has_get_apic_irq) {
 		snprintf(si->flow, sizeof(si->flow), "<=6.11");
 	} else {
@@ -338,8 +407,6 @@ void nq_sysinfo_probe(struct nq_sysinfo *si)
 	si->mod_kvm_pvm = path_exists("/sys/module/kvm_pvm");
 	si->dev_kvm = path_exists("/dev/kvm");
 	scan_kallsyms(si);
-	si->has_apic_ack = nq_ksym_exists("kvm_apic_ack_interrupt");
-	si->has_get_apic_irq = nq_ksym_exists("kvm_get_apic_interrupt");
 	probe_btf(si);
-	detect_flow(si);
+	nq_sysinfo_derive(si);
 }

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * TAP 13 and JUnit renderings of a check.  Evidence travels as YAML
- * double-quoted strings (JSON escapes are valid there) and as XML text with
- * the five entities escaped; characters XML 1.0 forbids are dropped, since
- * a kernel string must never make a CI report unparsable.
+ * double-quoted strings (by the JSON writer: JSON's escapes are valid
+ * there) and as XML text with the five entities escaped; characters XML 1.0
+ * forbids are dropped, since a kernel string must never make a CI report
+ * unparsable.
  */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
 
+#include "common/json_writer.h"
 #include "nestirq/gate.h"
 #include "nestirq/report.h"
 
@@ -111,24 +113,13 @@ unsigned int nq_gate_count(const struct nq_gate *g, enum nq_gate_status st)
 
 /* ---- TAP 13 ---- */
 
+/* A YAML double-quoted scalar: JSON's escapes are YAML's, so the one JSON escaper serves. */
 static void yaml_str(FILE *out, const char *s)
 {
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	struct nq_json w;
 
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", out);
-		else if (c == '\t')
-			fputs("\\t", out);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(out, "\\x%02x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
+	nq_json_init(&w, out);
+	nq_json_str(&w, s);
 }
 
 /* A TAP description or directive reason: one line, '#' escaped. */

@@ -193,6 +193,18 @@ static void violations(FILE *out, const struct nq_metrics_snap *s)
 	}
 }
 
+/* Informational findings: never a violation, worth a graph (the <= 6.11 race window). */
+static void infos(FILE *out, const struct nq_metrics_snap *s)
+{
+	family(out, "nestirq_findings_total", "counter",
+	       "informational findings by kind (never a violation, never fail a gate)");
+	for (int k = 0; k < NQ_INFO__MAX; k++) {
+		fputs("nestirq_findings_total", out);
+		label(out, "{", "kind", nq_info_name(k));
+		fprintf(out, "} %" PRIu64 "\n", s->stats.by_info[k]);
+	}
+}
+
 static void engine_scalars(FILE *out, const struct nq_stats *st)
 {
 	for (size_t i = 0; i < nq_stat_fields_count; i++) {
@@ -254,6 +266,7 @@ int nq_metrics_render(FILE *out, const struct nq_metrics_snap *s)
 	events(out, &s->stats);
 	exit_reasons(out, &s->stats);
 	violations(out, s);
+	infos(out, s);
 	histogram(out, "nestirq_accept_to_ack_seconds",
 		  "latency from kvm_apic_accept_irq to the ack of the same vector",
 		  &s->stats.accept_to_ack);

@@ -3,15 +3,18 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "common/json_writer.h"
+#include "common/text.h"
 #include "nestirq/report.h"
 
 #define NS_PER_SEC UINT64_C(1000000000)
 
+/* The VMCS by its ABI name, "?" when unknown. */
 static const char *vmcs_str(uint8_t vmcs)
 {
-	static const char *const names[] = {"?", "01", "02", "other"};
+	const char *n = vmcs != NQ_VMCS_UNKNOWN ? nq_name_of(&nq_vmcs_names, vmcs) : NULL;
 
-	return vmcs < 4 ? names[vmcs] : "?";
+	return n ? n : "?";
 }
 
 static const char *vcpu_str(uint32_t vcpu, char *buf, size_t len)
@@ -86,67 +89,54 @@ int nq_format_event(const struct nq_event *ev, char *buf, size_t len)
 	return (int)off + (n > 0 ? n : 0);
 }
 
-void nq_json_string(FILE *out, const char *s)
+static void violation_json(FILE *out, const struct nq_violation *v, const char *invariant)
 {
-	fputc('"', out);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	bool info = v->severity == NQ_SEV_INFO;
+	struct nq_json w;
 
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", out);
-		else if (c == '\t')
-			fputs("\\t", out);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
+	nq_json_init(&w, out);
+	nq_json_begin_object(&w);
+	nq_json_kstr(&w, "type", info ? "finding" : "violation");
+	nq_json_kstr(&w, "severity", nq_severity_name(v->severity));
+	nq_json_kstr(&w, "kind", nq_finding_name(v));
+	nq_json_kstr(&w, "invariant", invariant);
+	nq_json_ku64(&w, "vm", v->tgid);
+	nq_json_ku64(&w, "vm_id", v->vm_id);
+	nq_json_key(&w, "vcpu");
+	if (v->vcpu_id == NQ_VCPU_UNKNOWN)
+		nq_json_null(&w);
+	else
+		nq_json_u64(&w, v->vcpu_id);
+	nq_json_ku64(&w, "ts", v->ts_ns);
+	nq_json_kstr(&w, "message", v->message);
+	nq_json_key(&w, "evidence");
+	nq_json_begin_array(&w);
+	for (unsigned int i = 0; i < v->n_evidence; i++)
+		nq_jsonl_write_event(&w, &v->evidence[i]);
+	nq_json_end_array(&w);
+	nq_json_end_object(&w);
+	fputc('\n', out);
 }
 
 void nq_report_violation(FILE *out, const struct nq_violation *v, bool json)
 {
 	char line[512];
 
+	bool info = v->severity == NQ_SEV_INFO;
+	const char *invariant = info ? "-" : nq_violation_invariant(v->kind);
+
 	if (json) {
-		fprintf(out,
-			"{\"type\":\"violation\",\"kind\":\"%s\",\"invariant\":\"%s\",\"vm\":%u,",
-			nq_violation_name(v->kind), nq_violation_invariant(v->kind), v->tgid);
-		if (v->vcpu_id == NQ_VCPU_UNKNOWN)
-			fprintf(out, "\"vcpu\":null,");
-		else
-			fprintf(out, "\"vcpu\":%u,", v->vcpu_id);
-		fprintf(out, "\"ts\":%" PRIu64 ",\"message\":", v->ts_ns);
-		nq_json_string(out, v->message);
-		fprintf(out, ",\"evidence\":[");
-		for (unsigned int i = 0; i < v->n_evidence; i++) {
-			if (nq_jsonl_format_event(&v->evidence[i], line, sizeof(line)) < 0)
-				snprintf(line, sizeof(line), "null");
-			fprintf(out, "%s%s", i ? "," : "", line);
-		}
-		fprintf(out, "]}\n");
+		violation_json(out, v, invariant);
 		return;
 	}
-	fprintf(out, "VIOLATION %s (%s) vm=%u vcpu=%s at %" PRIu64 ".%09" PRIu64 ": %s\n",
-		nq_violation_name(v->kind), nq_violation_invariant(v->kind), v->tgid,
+	fprintf(out, "%s %s (%s) vm=%u vcpu=%s at %" PRIu64 ".%09" PRIu64 ": %s\n",
+		info ? "INFO" : "VIOLATION", nq_finding_name(v), invariant, v->tgid,
 		v->vcpu_id == NQ_VCPU_UNKNOWN ? "?" : (snprintf(line, 16, "%u", v->vcpu_id), line),
 		v->ts_ns / NS_PER_SEC, v->ts_ns % NS_PER_SEC, v->message);
 	for (unsigned int i = 0; i < v->n_evidence; i++) {
 		nq_format_event(&v->evidence[i], line, sizeof(line));
 		fprintf(out, "    evidence: %s\n", line);
 	}
-}
-
-static void fmt_ns(char *buf, size_t len, uint64_t ns)
-{
-	if (ns < 10000)
-		snprintf(buf, len, "%" PRIu64 "ns", ns);
-	else if (ns < 10000000)
-		snprintf(buf, len, "%.1fus", (double)ns / 1e3);
-	else
-		snprintf(buf, len, "%.1fms", (double)ns / 1e6);
 }
 
 static void hist_text(FILE *out, const char *name, const struct nq_hist *h)
@@ -157,62 +147,98 @@ static void hist_text(FILE *out, const char *name, const struct nq_hist *h)
 		fprintf(out, "  %-22s (none)\n", name);
 		return;
 	}
-	fmt_ns(p50, sizeof(p50), nq_hist_quantile(h, 0.5));
-	fmt_ns(p99, sizeof(p99), nq_hist_quantile(h, 0.99));
-	fmt_ns(max, sizeof(max), h->max_ns);
+	nq_format_ns(p50, sizeof(p50), nq_hist_quantile(h, 0.5));
+	nq_format_ns(p99, sizeof(p99), nq_hist_quantile(h, 0.99));
+	nq_format_ns(max, sizeof(max), h->max_ns);
 	fprintf(out, "  %-22s n=%" PRIu64 " p50<=%s p99<=%s max=%s\n", name, h->count, p50, p99,
 		max);
 }
 
-static void hist_json(FILE *out, const char *name, const struct nq_hist *h)
+static void hist_json(struct nq_json *w, const char *name, const struct nq_hist *h)
 {
-	fprintf(out,
-		"\"%s\":{\"count\":%" PRIu64 ",\"sum_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64
-		",\"p50_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64 "}",
-		name, h->count, h->sum_ns, h->max_ns, nq_hist_quantile(h, 0.5),
-		nq_hist_quantile(h, 0.99));
+	nq_json_key(w, name);
+	nq_json_begin_object(w);
+	nq_json_ku64(w, "count", h->count);
+	nq_json_ku64(w, "sum_ns", h->sum_ns);
+	nq_json_ku64(w, "max_ns", h->max_ns);
+	nq_json_ku64(w, "p50_ns", nq_hist_quantile(h, 0.5));
+	nq_json_ku64(w, "p99_ns", nq_hist_quantile(h, 0.99));
+	nq_json_end_object(w);
 }
 
 /* "name":{"reason":count,...} for the reasons that occurred. */
-static void reasons_json(FILE *out, const char *name, const uint64_t *table)
+static void reasons_json(struct nq_json *w, const char *name, const uint64_t *table)
 {
-	bool first = true;
-
-	fprintf(out, ",\"%s\":{", name);
+	nq_json_key(w, name);
+	nq_json_begin_object(w);
 	for (unsigned int r = 0; r < NQ_EXIT_REASONS; r++)
 		if (table[r]) {
-			fprintf(out, "%s\"%u\":%" PRIu64, first ? "" : ",", r, table[r]);
-			first = false;
+			char key[16];
+
+			snprintf(key, sizeof(key), "%u", r);
+			nq_json_ku64(w, key, table[r]);
 		}
-	fprintf(out, "}");
+	nq_json_end_object(w);
 }
 
-static void summary_json(FILE *out, const struct nq_stats *s)
+static void summary_json(FILE *out, const struct nq_stats *s, const char *damage)
 {
-	fprintf(out, "{\"type\":\"summary\"");
+	struct nq_json w;
+
+	nq_json_init(&w, out);
+	nq_json_begin_object(&w);
+	nq_json_kstr(&w, "type", "summary");
 	for (size_t i = 0; i < nq_stat_fields_count; i++)
-		fprintf(out, ",\"%s\":%" PRIu64, nq_stat_fields[i].name, nq_stats_field(s, i));
-	fprintf(out, ",\"events_by_kind\":{");
-	for (unsigned int k = 1, first = 1; k < NQ_EV__MAX; k++, first = 0)
-		fprintf(out, "%s\"%s\":%" PRIu64, first ? "" : ",", nq_kind_name(k), s->by_kind[k]);
-	fprintf(out, "},\"violations_by_kind\":{");
+		nq_json_ku64(&w, nq_stat_fields[i].name, nq_stats_field(s, i));
+	nq_json_key(&w, "events_by_kind");
+	nq_json_begin_object(&w);
+	for (unsigned int k = 1; k < NQ_EV__MAX; k++)
+		nq_json_ku64(&w, nq_kind_name(k), s->by_kind[k]);
+	nq_json_end_object(&w);
+	nq_json_key(&w, "violations_by_kind");
+	nq_json_begin_object(&w);
 	for (unsigned int k = 0; k < NQ_V__MAX; k++)
-		fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "", nq_violation_name(k),
-			s->by_violation[k]);
-	fprintf(out, "}");
-	reasons_json(out, "inject_exit_reasons", s->inject_exit_reasons);
-	reasons_json(out, "hw_exit_reasons", s->hw_exit_reasons);
-	fprintf(out, ",");
-	hist_json(out, "accept_to_ack", &s->accept_to_ack);
-	fprintf(out, ",");
-	hist_json(out, "peek_to_ack", &s->peek_to_ack);
-	fprintf(out, "}\n");
+		nq_json_ku64(&w, nq_violation_name(k), s->by_violation[k]);
+	nq_json_end_object(&w);
+	nq_json_key(&w, "infos_by_kind");
+	nq_json_begin_object(&w);
+	for (unsigned int k = 0; k < NQ_INFO__MAX; k++)
+		nq_json_ku64(&w, nq_info_name(k), s->by_info[k]);
+	nq_json_end_object(&w);
+	reasons_json(&w, "inject_exit_reasons", s->inject_exit_reasons);
+	reasons_json(&w, "hw_exit_reasons", s->hw_exit_reasons);
+	hist_json(&w, "accept_to_ack", &s->accept_to_ack);
+	hist_json(&w, "peek_to_ack", &s->peek_to_ack);
+	nq_json_kstr(&w, "verdict", damage ? "damaged" : s->violations ? "fail" : "pass");
+	nq_json_key(&w, "damaged");
+	if (damage)
+		nq_json_str(&w, damage);
+	else
+		nq_json_null(&w);
+	nq_json_end_object(&w);
+	fputc('\n', out);
+}
+
+static void verdict_text(FILE *out, const struct nq_stats *s, const char *damage)
+{
+	if (damage)
+		fprintf(out,
+			"verdict: DAMAGED trace: %s; the %" PRIu64
+			" records before the damage were analysed%s\n",
+			damage, s->events, s->violations ? " and show violations" : "");
+	else
+		fprintf(out, "verdict: %s\n", s->violations ? "FAIL (violations found)" : "PASS");
 }
 
 void nq_report_summary(FILE *out, const struct nq_stats *s, bool json)
 {
+	nq_report_summary_damaged(out, s, json, NULL);
+}
+
+void nq_report_summary_damaged(FILE *out, const struct nq_stats *s, bool json, const char *damage)
+{
 	if (json) {
-		summary_json(out, s);
+		summary_json(out, s, damage);
 		return;
 	}
 	fprintf(out, "summary:\n");
@@ -236,35 +262,42 @@ void nq_report_summary(FILE *out, const struct nq_stats *s, bool json)
 	}
 	hist_text(out, "latency accept->ack", &s->accept_to_ack);
 	hist_text(out, "latency peek->ack", &s->peek_to_ack);
-	fprintf(out, "verdict: %s\n", s->violations ? "FAIL (violations found)" : "PASS");
+	if (s->infos) {
+		fprintf(out, "  findings by kind (info):");
+		for (unsigned int k = 0; k < NQ_INFO__MAX; k++)
+			if (s->by_info[k])
+				fprintf(out, " %s=%" PRIu64, nq_info_name(k), s->by_info[k]);
+		fprintf(out, "\n");
+	}
+	verdict_text(out, s, damage);
 }
 
 void nq_report_meta(FILE *out, const struct nq_trace_meta *m, bool json)
 {
 	if (json) {
-		fprintf(out, "{\"type\":\"trace\",\"kernel\":");
-		nq_json_string(out, m->kernel);
-		fprintf(out, ",\"host\":");
-		nq_json_string(out, m->host);
-		fprintf(out, ",\"flow\":");
-		nq_json_string(out, m->flow);
-		fprintf(out, ",\"isa\":");
-		nq_json_string(out, m->isa);
-		fprintf(out, ",\"plan\":");
-		nq_json_string(out, m->plan);
-		fprintf(out, "}\n");
+		struct nq_json w;
+
+		nq_json_init(&w, out);
+		nq_json_begin_object(&w);
+		nq_json_kstr(&w, "type", "trace");
+		nq_json_kstr(&w, "kernel", m->kernel);
+		nq_json_kstr(&w, "host", m->host);
+		nq_json_kstr(&w, "flow", m->flow);
+		nq_json_kstr(&w, "isa", m->isa);
+		nq_json_key(&w, "plan");
+		nq_plan_json(&w, &m->plan);
+		nq_json_end_object(&w);
+		fputc('\n', out);
 		return;
 	}
 	fprintf(out, "trace: kernel %s, host %s, flow %s, isa %s\n", m->kernel[0] ? m->kernel : "?",
 		m->host[0] ? m->host : "?", m->flow[0] ? m->flow : "?", m->isa[0] ? m->isa : "?");
-	if (m->plan[0]) {
+	if (m->plan.n)
 		fprintf(out, "probe plan:\n");
-		for (const char *p = m->plan; *p;) {
-			const char *nl = strchr(p, '\n');
-			size_t len = nl ? (size_t)(nl - p) : strlen(p);
+	for (unsigned int i = 0; i < m->plan.n && i < NQ_PLAN_MAX_POINTS; i++) {
+		char line[NQ_PLAN_LINE_MAX];
 
-			fprintf(out, "  %.*s\n", (int)len, p);
-			p += len + (nl ? 1 : 0);
-		}
+		if (nq_plan_entry_format(&m->plan.pt[i], line, sizeof(line)) > 0)
+			fprintf(out, "  %s\n", line);
 	}
 }

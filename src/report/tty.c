@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "common/text.h"
 #include "nestirq/tty.h"
 
 #define RED    "\033[31m"
@@ -154,18 +155,6 @@ void nq_tty_status_clear(FILE *out)
 	fflush(out);
 }
 
-static void human_ns(char *buf, size_t len, uint64_t ns)
-{
-	if (ns < 1000)
-		snprintf(buf, len, "%" PRIu64 "ns", ns);
-	else if (ns < 1000000)
-		snprintf(buf, len, "%.1fus", (double)ns / 1e3);
-	else if (ns < 1000000000)
-		snprintf(buf, len, "%.1fms", (double)ns / 1e6);
-	else
-		snprintf(buf, len, "%.2fs", (double)ns / 1e9);
-}
-
 static void row(FILE *out, const char *name, uint64_t v, const char *color)
 {
 	if (color)
@@ -176,15 +165,15 @@ static void row(FILE *out, const char *name, uint64_t v, const char *color)
 
 static void latency(FILE *out, const char *name, const struct nq_hist *h)
 {
-	char p50[16], p99[16], max[16];
+	char p50[32], p99[32], max[32];
 
 	if (!h->count) {
 		fprintf(out, "  %-22s %12s\n", name, "-");
 		return;
 	}
-	human_ns(p50, sizeof(p50), nq_hist_quantile(h, 0.5));
-	human_ns(p99, sizeof(p99), nq_hist_quantile(h, 0.99));
-	human_ns(max, sizeof(max), h->max_ns);
+	nq_format_ns(p50, sizeof(p50), nq_hist_quantile(h, 0.5));
+	nq_format_ns(p99, sizeof(p99), nq_hist_quantile(h, 0.99));
+	nq_format_ns(max, sizeof(max), h->max_ns);
 	fprintf(out, "  %-22s %12s  p99 %s  max %s  (n=%" PRIu64 ")\n", name, p50, p99, max,
 		h->count);
 }

@@ -5,12 +5,16 @@
  * end marker.  Writing an event is a memcpy into the open block; the CRC is
  * computed once per block.  Reading validates a whole block (CRC, then
  * record structure) before returning any of its events, so a damaged block
- * is the error point and every event before it is delivered.
+ * is the error point and every event before it is delivered.  The one
+ * exception is a file cut inside its last block, which is what a killed
+ * recorder leaves: its complete records are delivered (without a CRC to
+ * check), then the cut is reported.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <zlib.h>
 
+#include "common/text.h"
 #include "trace_internal.h"
 
 #define REC_LEN (NQ_REC_HDR_LEN + NQ_EVENT_SIZE)
@@ -44,11 +48,10 @@ static void put_meta_line(char *out, size_t *len, const char *key, const char *v
 	out[(*len)++] = '\n';
 }
 
-/* The meta text.  Worst case: every plan line one byte long, "probe=x\n" per 2 bytes. */
+/* The meta text: a few short lines and one probe line per plan point. */
 static char *build_meta(const struct nq_trace_meta *m, size_t *len)
 {
-	char *out = malloc(1024 + 4 * sizeof(m->plan));
-	size_t plen;
+	char *out = malloc(1024 + NQ_PLAN_MAX_POINTS * (NQ_PLAN_LINE_MAX + 8));
 
 	*len = 0;
 	if (!out || !m)
@@ -57,18 +60,11 @@ static char *build_meta(const struct nq_trace_meta *m, size_t *len)
 	put_meta_line(out, len, "host", m->host, sizeof(m->host));
 	put_meta_line(out, len, "flow", m->flow, sizeof(m->flow));
 	put_meta_line(out, len, "isa", m->isa, sizeof(m->isa));
-	plen = strnlen(m->plan, sizeof(m->plan));
-	for (size_t i = 0; i < plen;) {
-		const char *nl = memchr(m->plan + i, '\n', plen - i);
-		size_t l = nl ? (size_t)(nl - (m->plan + i)) : plen - i;
+	for (unsigned int i = 0; i < m->plan.n && i < NQ_PLAN_MAX_POINTS; i++) {
+		char line[NQ_PLAN_LINE_MAX];
 
-		if (l) {
-			memcpy(out + *len, "probe=", 6);
-			memcpy(out + *len + 6, m->plan + i, l);
-			*len += 6 + l;
-			out[(*len)++] = '\n';
-		}
-		i += l + 1;
+		if (nq_plan_entry_format(&m->plan.pt[i], line, sizeof(line)) > 0)
+			put_meta_line(out, len, "probe", line, sizeof(line));
 	}
 	return out;
 }
@@ -218,8 +214,6 @@ int nq_trace_writer_close(struct nq_trace_writer *w, char *err, size_t errlen)
 static void parse_meta(struct nq_trace_reader *r, const char *p, size_t len)
 {
 	struct nq_trace_meta *m = &r->meta;
-	size_t plan_len = 0;
-	bool plan_full = false;
 
 	for (size_t i = 0; i < len;) {
 		const char *line = p + i, *nl = memchr(line, '\n', len - i);
@@ -233,24 +227,16 @@ static void parse_meta(struct nq_trace_reader *r, const char *p, size_t len)
 		const char *v = eq + 1;
 #define KEY(k) (klen == sizeof(k) - 1 && !memcmp(line, k, klen))
 		if (KEY("kernel"))
-			nq_copy_field(m->kernel, sizeof(m->kernel), v, vlen);
+			nq_copy_utf8(m->kernel, sizeof(m->kernel), v, vlen);
 		else if (KEY("host"))
-			nq_copy_field(m->host, sizeof(m->host), v, vlen);
+			nq_copy_utf8(m->host, sizeof(m->host), v, vlen);
 		else if (KEY("flow"))
-			nq_copy_field(m->flow, sizeof(m->flow), v, vlen);
+			nq_copy_utf8(m->flow, sizeof(m->flow), v, vlen);
 		else if (KEY("isa"))
-			nq_copy_field(m->isa, sizeof(m->isa), v, vlen);
-		else if (KEY("probe") && !plan_full) {
-			/* Whole lines only: a cut plan line would be misread. */
-			if (plan_len + vlen + 1 < sizeof(m->plan)) {
-				memcpy(m->plan + plan_len, v, vlen);
-				plan_len += vlen;
-				m->plan[plan_len++] = '\n';
-				m->plan[plan_len] = '\0';
-			} else {
-				plan_full = true;
-			}
-		}
+			nq_copy_utf8(m->isa, sizeof(m->isa), v, vlen);
+		else if (KEY("probe") && m->plan.n < NQ_PLAN_MAX_POINTS &&
+			 !nq_plan_entry_parse(v, vlen, &m->plan.pt[m->plan.n]))
+			m->plan.n++; /* a malformed point is skipped, like an unknown key */
 #undef KEY
 	}
 }
@@ -283,7 +269,8 @@ int nq_bin_open(struct nq_trace_reader *r)
 	v = nq_le16(p + 10);
 	if (v < NQ_ABI_VERSION_MIN || v > NQ_ABI_VERSION) {
 		nq_reader_fail(
-			r, "offset 10: unsupported event ABI version %u (this nestirq reads %d to %d)",
+			r,
+			"offset 10: unsupported event ABI version %u (this nestirq reads %d to %d)",
 			v, NQ_ABI_VERSION_MIN, NQ_ABI_VERSION);
 		return -1;
 	}
@@ -386,14 +373,62 @@ static int end_marker(struct nq_trace_reader *r, const uint8_t *p, uint64_t off)
 	return 0;
 }
 
+/* The complete records at the start of a cut payload; their byte length. */
+static uint32_t whole_records(const uint8_t *p, size_t have, uint32_t *n)
+{
+	uint32_t q = 0;
+
+	*n = 0;
+	while (have - q >= NQ_REC_HDR_LEN) {
+		uint32_t rlen = nq_le16(p + q);
+
+		if (rlen > have - q - NQ_REC_HDR_LEN ||
+		    (p[q + 2] == NQ_REC_EVENT && rlen < NQ_EVENT_SIZE))
+			break;
+		q += NQ_REC_HDR_LEN + rlen;
+		(*n)++;
+	}
+	return q;
+}
+
+/* A payload cut by the end of the file: deliver what is whole, fail after. */
+static int salvage_cut_block(struct nq_trace_reader *r, uint64_t off, size_t have, uint32_t plen)
+{
+	struct nq_src *s = &r->src;
+	uint32_t n, len = whole_records(nq_src_ptr(s) + NQ_BLK_HDR_LEN, have, &n);
+
+	if (!n) {
+		nq_reader_fail(r, "offset %llu: truncated block payload (%zu of %u bytes)",
+			       (unsigned long long)off, have, plen);
+		return -1;
+	}
+	snprintf(r->cut_err, sizeof(r->cut_err),
+		 "offset %llu: truncated block payload (%zu of %u bytes); its %u complete records "
+		 "were read without a CRC",
+		 (unsigned long long)off, have, plen, n);
+	r->cut_pending = true;
+	r->records += n;
+	r->blk_cur = s->pos + NQ_BLK_HDR_LEN;
+	r->blk_end = r->blk_cur + len;
+	s->pos = r->blk_end;
+	return 1;
+}
+
 /* Loads and validates the next block.  1: records ready; 0: clean end; -1: error. */
 static int next_block(struct nq_trace_reader *r)
 {
 	struct nq_src *s = &r->src;
 	uint64_t off = nq_src_off(s);
-	size_t avail = nq_src_ensure(s, NQ_BLK_HDR_LEN);
-	const uint8_t *p = nq_src_ptr(s);
+	size_t avail;
+	const uint8_t *p;
 	uint32_t magic, plen, count, bcrc;
+
+	if (r->cut_pending) {
+		nq_reader_fail(r, "%s", r->cut_err);
+		return -1;
+	}
+	avail = nq_src_ensure(s, NQ_BLK_HDR_LEN);
+	p = nq_src_ptr(s);
 
 	if (avail < NQ_BLK_HDR_LEN) {
 		if (s->io_errno)
@@ -430,8 +465,7 @@ static int next_block(struct nq_trace_reader *r)
 			nq_reader_fail(r, "offset %llu: read error: %s",
 				       (unsigned long long)(off + avail), strerror(s->io_errno));
 		else
-			nq_reader_fail(r, "offset %llu: truncated block payload (%zu of %u bytes)",
-				       (unsigned long long)off, avail - NQ_BLK_HDR_LEN, plen);
+			return salvage_cut_block(r, off, avail - NQ_BLK_HDR_LEN, plen);
 		return -1;
 	}
 	if (crc(p + NQ_BLK_HDR_LEN, plen) != bcrc) {

@@ -2,7 +2,7 @@
 /*
  * Internals of the trace layer: the binary format constants, little-endian
  * helpers, the byte source both readers pull from, and the reader state.
- * Not installed; only src/core/trace_*.c include it.
+ * Not installed; only the files of src/trace/ include it.
  */
 #ifndef NQ_TRACE_INTERNAL_H
 #define NQ_TRACE_INTERNAL_H
@@ -128,6 +128,12 @@ struct nq_trace_reader {
 	size_t blk_cur, blk_end;
 	uint64_t records; /* records in the blocks read so far */
 	uint64_t blocks;
+	/*
+	 * A file cut inside its last block (a killed recorder): the complete
+	 * records before the cut are returned, then this error.
+	 */
+	bool cut_pending;
+	char cut_err[NQ_TRACE_ERR_LEN];
 
 	struct nq_jsonl_state *jl;
 };
@@ -152,7 +158,7 @@ static inline bool nq_bin_next_in_block(struct nq_trace_reader *r, struct nq_eve
 	return false;
 }
 
-/* Records the error (one line) and makes every later read return it. */
+/* Records the error (one line) and makes every later read return it (trace_err.c). */
 __attribute__((format(printf, 2, 3))) void nq_reader_fail(struct nq_trace_reader *r,
 							  const char *fmt, ...);
 
@@ -163,8 +169,5 @@ enum nq_read_status nq_bin_read(struct nq_trace_reader *r, struct nq_event *ev);
 int nq_jsonl_open(struct nq_trace_reader *r);
 enum nq_read_status nq_jsonl_read(struct nq_trace_reader *r, struct nq_event *ev);
 void nq_jsonl_free(struct nq_trace_reader *r);
-
-/* Copies at most dstlen-1 bytes of src[0..len) without splitting a UTF-8 sequence. */
-void nq_copy_field(char *dst, size_t dstlen, const char *src, size_t len);
 
 #endif /* NQ_TRACE_INTERNAL_H */

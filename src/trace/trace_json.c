@@ -4,6 +4,7 @@
  * input, so every deviation is an error with a column: a silently accepted
  * typo would make a scenario test something else than it says.
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,8 +230,8 @@ static int value(struct jp *p, uint32_t idx, int depth)
 	if (c == '-' || (c >= '0' && c <= '9'))
 		return number(p, v);
 	if (c == '{' || c == '[') {
-		/* Trace lines need one level of nesting (ctls, plan); more is a mistake. */
-		if (depth >= 2)
+		/* Trace lines need two levels of nesting (ctls, plan points); more is a mistake. */
+		if (depth >= 3)
 			return fail(p, "nested too deeply");
 		v->type = c == '{' ? NQJ_OBJ : NQJ_ARR;
 		return container(p, idx, depth);
@@ -251,7 +252,7 @@ static int check_dup(struct jp *p, uint32_t self, uint32_t idx)
 {
 	const struct nqj_val *v = p->d->v;
 
-	for (uint32_t k = self + 1; k < idx; k += 1 + v[k].n)
+	for (uint32_t k = self + 1; k < idx; k += 1 + v[k].span)
 		if (!strcmp(v[k].key, v[idx].key)) {
 			snprintf(p->err, p->errlen, "duplicate key '%s'", v[idx].key);
 			return -1;
@@ -295,6 +296,7 @@ static int container(struct jp *p, uint32_t self, int depth)
 		if (obj && check_dup(p, self, idx))
 			return -1;
 		p->d->v[self].n++;
+		p->d->v[self].span = p->d->n - self - 1;
 		skip_ws(p);
 		if (peek(p) == ',') {
 			p->i++;
@@ -347,8 +349,84 @@ void nqj_free(struct nqj_doc *d)
 
 int nqj_find(const struct nqj_doc *d, const char *key)
 {
-	for (uint32_t k = 1; k < d->n; k += 1 + d->v[k].n)
+	for (uint32_t k = 1; k < d->n; k += 1 + d->v[k].span)
 		if (d->v[k].key && !strcmp(d->v[k].key, key))
 			return (int)k;
 	return -1;
+}
+
+/* ---- typed access ---- */
+
+int nqj_err(struct nqj_err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->buf, e->len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* The value as the user wrote it, for messages. */
+static const char *spelled(const struct nqj_val *v, char *tmp, size_t len)
+{
+	if (v->type == NQJ_STR)
+		snprintf(tmp, len, "\"%.40s\"", v->str);
+	else
+		snprintf(tmp, len, "%s%" PRIu64, v->neg ? "-" : "", v->mag);
+	return tmp;
+}
+
+/* An integer: a JSON integer, or a "0x..." string for readability. */
+int nqj_get_int(struct nqj_err *e, const struct nqj_val *v, bool *neg, uint64_t *mag)
+{
+	const char *s = v->str;
+	uint64_t m = 0;
+
+	*neg = false;
+	if (v->type == NQJ_INT) {
+		*neg = v->neg;
+		*mag = v->mag;
+		return 0;
+	}
+	if (v->type != NQJ_STR)
+		return nqj_err(e, "key '%s': expected an integer", v->key);
+	if (v->len < 3 || v->len > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		goto bad;
+	for (s += 2; *s; s++) {
+		unsigned int d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned int)(*s - '0');
+		else if (*s >= 'a' && *s <= 'f')
+			d = (unsigned int)(*s - 'a' + 10);
+		else if (*s >= 'A' && *s <= 'F')
+			d = (unsigned int)(*s - 'A' + 10);
+		else
+			goto bad;
+		m = m << 4 | d;
+	}
+	*mag = m;
+	return 0;
+bad:
+	return nqj_err(e,
+		       "key '%s': invalid number \"%.40s\" (an integer or a \"0x...\" hex string)",
+		       v->key, v->str);
+}
+
+/* An integer in [lo, hi], where lo is -lo_mag. */
+int nqj_get_ranged(struct nqj_err *e, const struct nqj_val *v, const char *name, uint64_t lo_mag,
+		   uint64_t hi, uint64_t *out)
+{
+	char tmp[64];
+	bool neg;
+	uint64_t mag = 0;
+
+	if (nqj_get_int(e, v, &neg, &mag))
+		return -1;
+	if (neg ? mag > lo_mag : mag > hi)
+		return nqj_err(e, "%s %s out of range (%s%" PRIu64 "..%" PRIu64 ")", name,
+			       spelled(v, tmp, sizeof(tmp)), lo_mag ? "-" : "", lo_mag, hi);
+	*out = neg ? (uint64_t)0 - mag : mag;
+	return 0;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * A small strict JSON parser for the one-object-per-line trace form: a flat
- * object whose values are strings, integers, booleans or null, plus at most
- * one level of nested object or array (of those scalars).  No floats.
+ * A small strict JSON parser for the one-object-per-line trace form: an
+ * object whose values are strings, integers, booleans or null, or objects
+ * and arrays nested at most two deep (ctls; the plan's array of points).
+ * No floats.
  */
 #ifndef NQ_TRACE_JSON_H
 #define NQ_TRACE_JSON_H
@@ -14,8 +15,9 @@
 enum nqj_type { NQJ_NULL, NQJ_BOOL, NQJ_INT, NQJ_STR, NQJ_OBJ, NQJ_ARR };
 
 /*
- * One value.  The members of a nested object or array follow their
- * container directly, so the top level is walked with i += 1 + v[i].n.
+ * One value.  The values inside an object or array follow their container
+ * directly, depth first, so the members of a container at c are walked with
+ * k = c + 1, k += 1 + v[k].span, up to c + v[c].span.
  */
 struct nqj_val {
 	const char *key; /* decoded, NUL-terminated; NULL for array elements */
@@ -26,6 +28,7 @@ struct nqj_val {
 	uint8_t type;	 /* enum nqj_type */
 	uint32_t len;	 /* NQJ_STR: length */
 	uint32_t n;	 /* NQJ_OBJ, NQJ_ARR: number of members */
+	uint32_t span;	 /* NQJ_OBJ, NQJ_ARR: number of values inside, at any depth */
 	uint32_t col;	 /* 1-based column of the value, for messages */
 };
 
@@ -44,5 +47,20 @@ void nqj_free(struct nqj_doc *d);
 
 /* Index of the top-level member named key, or -1. */
 int nqj_find(const struct nqj_doc *d, const char *key);
+
+/* ---- typed access to values, with one-line messages ---- */
+
+/* Where messages go; every accessor returns -1 after writing one. */
+struct nqj_err {
+	char *buf;
+	size_t len;
+};
+
+__attribute__((format(printf, 2, 3))) int nqj_err(struct nqj_err *e, const char *fmt, ...);
+/* An integer: a JSON integer, or a "0x..." string (up to 16 hex digits). */
+int nqj_get_int(struct nqj_err *e, const struct nqj_val *v, bool *neg, uint64_t *mag);
+/* An integer in [-lo_mag, hi], as a two's-complement u64; name is for messages. */
+int nqj_get_ranged(struct nqj_err *e, const struct nqj_val *v, const char *name, uint64_t lo_mag,
+		   uint64_t hi, uint64_t *out);
 
 #endif /* NQ_TRACE_JSON_H */

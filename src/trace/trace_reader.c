@@ -5,39 +5,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "trace_internal.h"
-
-void nq_reader_fail(struct nq_trace_reader *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->err, sizeof(r->err), fmt, ap);
-	va_end(ap);
-	/* Messages quote input (JSON keys, names): keep them one printable line. */
-	for (char *c = r->err; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-	r->state = NQ_RS_ERROR;
-}
-
-void nq_copy_field(char *dst, size_t dstlen, const char *src, size_t len)
-{
-	if (!dstlen)
-		return;
-	if (len >= dstlen) {
-		len = dstlen - 1;
-		/* Back off a cut multi-byte sequence: keep the text valid UTF-8. */
-		while (len && ((unsigned char)src[len] & 0xc0) == 0x80)
-			len--;
-	}
-	memcpy(dst, src, len);
-	dst[len] = '\0';
-}
 
 static bool is_jsonl_start(uint8_t c)
 {

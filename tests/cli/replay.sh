@@ -19,14 +19,36 @@ out=$("$NQ" replay $S/clean_6.12.jsonl); rc=$?
 expect_rc $t 0 $rc && { grep -q '^verdict: PASS' <<<"$out" && pass $t || fail $t "no PASS verdict"; }
 
 t=json_output_is_json_lines
-"$NQ" replay --json $S/toctou_6.11.jsonl >"$TMP/j"; rc=$?
+"$NQ" replay --json $S/demo.jsonl >"$TMP/j"; rc=$?
 if expect_rc $t 1 $rc; then
 	if jq -e . "$TMP/j" >/dev/null &&
-		[ "$(jq -r 'select(.type=="violation") | .kind' "$TMP/j")" = vector_mismatch ] &&
+		[ "$(jq -r 'select(.type=="violation") | .kind' "$TMP/j" | sort | tr '\n' ' ')" = "svi_in_vmcs02 vector_mismatch " ] &&
 		[ "$(jq -r 'select(.type=="summary") | .violations_by_kind.vector_mismatch' "$TMP/j")" = 1 ] &&
-		[ "$(jq -r 'select(.type=="trace") | .flow' "$TMP/j")" = "<=6.11" ]; then
+		[ "$(jq -r 'select(.type=="summary") | .verdict' "$TMP/j")" = fail ] &&
+		[ "$(jq -r 'select(.type=="trace") | .flow' "$TMP/j")" = "6.12+" ]; then
 		pass $t
 	else fail $t "unexpected JSON: $(cat "$TMP/j")"; fi
+fi
+
+# <= 6.11 decides nothing at the peek: a peek that differs from the ack is the
+# hardware-faithful race window, an informational finding that never fails.
+t=race_window_611_is_info_not_violation
+"$NQ" replay --json $S/toctou_6.11.jsonl >"$TMP/r"; rc=$?
+if expect_rc $t 0 $rc; then
+	if [ "$(jq -r 'select(.type=="finding") | .severity + " " + .kind' "$TMP/r")" = "info race_window" ] &&
+		[ "$(jq -r 'select(.type=="summary") | .race_window_hits' "$TMP/r")" = 1 ] &&
+		[ "$(jq -r 'select(.type=="summary") | .violations' "$TMP/r")" = 0 ] &&
+		"$NQ" replay $S/toctou_6.11.jsonl | grep -q '^INFO race_window'; then
+		pass $t
+	else fail $t "unexpected: $(cat "$TMP/r")"; fi
+fi
+
+t=damaged_trace_never_says_pass
+head -c 1200 $S/clean_6.12.jsonl >"$TMP/cut.jsonl"
+out=$("$NQ" replay "$TMP/cut.jsonl" 2>/dev/null); rc=$?
+if expect_rc $t 3 $rc; then
+	if grep -q '^verdict: DAMAGED trace: line [0-9]*: .*records before the damage were analysed' <<<"$out" &&
+		! grep -q 'PASS' <<<"$out"; then pass $t; else fail $t "$out"; fi
 fi
 
 t=binary_round_trip_same_verdict

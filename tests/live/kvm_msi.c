@@ -50,6 +50,7 @@ static int verify(const char *path, int nvcpus, int n, unsigned pid)
 	char err[NQ_TRACE_ERR_LEN];
 	struct nq_trace_reader *r = nq_trace_reader_open(path, err, sizeof(err));
 	const struct nq_trace_meta *m;
+	const struct nq_plan_entry *pt;
 	struct nq_event ev;
 	enum nq_read_status st;
 	int accepts = 0, bad = 0, lost = 0, other = 0;
@@ -59,7 +60,8 @@ static int verify(const char *path, int nvcpus, int n, unsigned pid)
 		return 1;
 	}
 	m = nq_trace_reader_meta(r);
-	if (!m || !m->kernel[0] || !strstr(m->plan, "accept\tattached")) {
+	pt = m ? nq_plan_find(&m->plan, "accept") : NULL;
+	if (!m || !m->kernel[0] || !pt || pt->status != NQ_PS_ATTACHED) {
 		printf("FAIL: verify: header lacks kernel or an attached accept point\n");
 		nq_trace_reader_close(r);
 		return 1;

@@ -37,6 +37,8 @@ static void sink_cb(const struct nq_event *ev, void *ctx)
 {
 	struct sink *s = ctx;
 
+	if (ev->h.kind == NQ_EV_SYNC)
+		return; /* a marker of the live side, not a record of the kernel's */
 	if (ev->h.kind == NQ_EV_LOST) {
 		s->lost++;
 		s->lost_count += ev->lost.count;
@@ -106,7 +108,8 @@ static void test_attach_plan(void)
 	struct nq_live_opts o = {.quiet = true};
 	const struct nq_plan *p;
 	const struct nq_sysinfo *si;
-	char err[256], plan[4096];
+	char err[256], line[NQ_PLAN_LINE_MAX];
+	struct nq_plan_data pd;
 	struct nq_live *l;
 	const char *why = need_root();
 	bool ok = true;
@@ -119,16 +122,17 @@ static void test_attach_plan(void)
 	CHECK(l != NULL);
 	p = nq_live_plan(l);
 	si = nq_live_sysinfo(l);
-	nq_plan_format(p, plan, sizeof(plan));
+	nq_plan_data(p, &pd);
 	printf("# flow %s isa %s\n", si->flow, si->isa);
-	for (char *line = strtok(plan, "\n"); line; line = strtok(NULL, "\n"))
-		printf("#   %s\n", line);
+	for (unsigned int i = 0; i < pd.n; i++)
+		if (nq_plan_entry_format(&pd.pt[i], line, sizeof(line)) > 0)
+			printf("#   %s\n", line);
 	for (int i = NQ_PT_ACCEPT; i <= NQ_PT_SVM_INTR; i++)
 		if (si->mod_kvm && p->pt[i].status != NQ_PS_ATTACHED &&
 		    !(i == NQ_PT_HW_VMEXIT && !si->tracefs))
 			ok = false;
-	for (int i = NQ_PT_CHECK_VMX; i <= NQ_PT_VMCS_SWITCH; i++) {
-		if (p->pt[i].status == NQ_PS_ATTACHED)
+	for (int i = NQ_PT_CHECK_VMX; i < NQ_PT__MAX; i++) {
+		if (i == NQ_PT_VMX_STATE || p->pt[i].status == NQ_PS_ATTACHED)
 			continue;
 		if (!p->pt[i].reason[0])
 			ok = false;
@@ -178,9 +182,13 @@ static void test_raw_accept_test_run(void)
 	CHECK_EQ(e->accept.delivery_mode, 0);
 	CHECK_EQ(e->accept.trigger_mode, 1);
 	CHECK_EQ(e->accept.vector, 0x42);
+	CHECK_EQ(e->accept.flags, 0);
 	CHECK_EQ(e->accept.pad[0] | e->accept.pad[1], 0);
-	for (int i = 12; i < 40; i++)
+	for (int i = 12; i < 32; i++)
 		CHECK_EQ(e->raw[i], 0);
+	/* The trailer: a tracepoint accept does not know the target's VM; nothing dropped. */
+	CHECK_EQ(e->vm_id, 0);
+	CHECK_EQ(e->drop_seq, 0);
 }
 
 /* The tgid filter in .rodata drops other processes' events. */
@@ -397,6 +405,8 @@ static uint64_t n_records, n_lost_records, n_lost;
 static void count_cb(const struct nq_event *ev, void *ctx)
 {
 	(void)ctx;
+	if (ev->h.kind == NQ_EV_SYNC)
+		return; /* the live side's marker, not a kernel record */
 	if (ev->h.kind == NQ_EV_LOST) {
 		n_lost_records++;
 		n_lost += ev->lost.count;
@@ -436,6 +446,85 @@ static void test_drops_become_lost_records(void)
 	CHECK(n_lost_records >= 1);
 	CHECK_EQ(n_records + n_lost, N);
 	CHECK_EQ(per_cpu, n_lost);
+}
+
+/*
+ * Live placement: a full ring on CPU 0, drops, then a record reserved while
+ * the batch is being read (space freed by the reader) carries drop_seq and
+ * gets the LOST marker right before it, not after the batch.
+ */
+static struct nq_live *place_l;
+static int place_n, place_marker_at, place_fired, place_rc;
+static uint64_t place_lost;
+static struct nq_event place_last;
+
+static int run_accept_cpu0(struct nq_live *l, __u64 vec)
+{
+	__u64 args[4] = {1, 0, 0, vec};
+	LIBBPF_OPTS(bpf_test_run_opts, t, .ctx_in = args, .ctx_size_in = sizeof(args),
+		    .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = 0);
+
+	return bpf_prog_test_run_opts(bpf_program__fd(nq_live_skel(l)->progs.raw_accept), &t);
+}
+
+static void place_cb(const struct nq_event *ev, void *ctx)
+{
+	(void)ctx;
+	if (ev->h.kind == NQ_EV_SYNC)
+		return; /* the live side's marker, not a kernel record */
+	if (ev->h.kind == NQ_EV_LOST) {
+		if (!place_marker_at)
+			place_marker_at = place_n;
+		place_lost += ev->lost.count;
+		return;
+	}
+	/* A test run on CPU 0 runs in whatever task is there: some are gone by now. */
+	if (ev->h.kind == NQ_EV_VM_GONE)
+		return;
+	place_n++;
+	place_last = *ev;
+	/* The reader has freed a few records' space by the 10th: one more fits. */
+	if (place_n == 10 && !place_fired) {
+		place_fired = 1;
+		place_rc |= run_accept_cpu0(place_l, 0x77);
+	}
+}
+
+static void test_lost_marker_placed_before_record(void)
+{
+	struct nq_live_opts o = {.load_all = true, .no_attach = true, .cb = place_cb};
+	uint64_t dropped;
+	char err[256];
+	const char *why = need_root();
+	int rc = 0, i;
+
+	if (why)
+		SKIP("%s", why);
+	place_n = place_marker_at = place_fired = place_rc = 0;
+	place_lost = 0;
+	setenv("NESTIRQ_RINGBUF_BYTES", "65536", 1);
+	place_l = nq_live_open(&o, err, sizeof(err));
+	unsetenv("NESTIRQ_RINGBUF_BYTES");
+	CHECK(place_l != NULL);
+	/* ~900 records fit: 1000 more runs drop about 100. */
+	for (i = 0; i < 2000 && !rc; i++)
+		rc = run_accept_cpu0(place_l, 0x40);
+	dropped = nq_live_skel(place_l)->bss->cpu_ctr[0][NQ_CTR_DROPPED];
+	nq_live_poll(place_l, 0);
+	printf("# %d delivered, marker before record %d, %llu of %llu drops announced\n", place_n,
+	       place_marker_at, (unsigned long long)place_lost, (unsigned long long)dropped);
+	CHECK_EQ(nq_live_drops_cpu(place_l, 0), dropped);
+	nq_live_close(place_l);
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(place_rc, 0);
+	CHECK(dropped > 0);
+	CHECK_EQ(place_lost, dropped);
+	CHECK_EQ((uint64_t)place_n + dropped, 2001);
+	/* The marker precedes the record reserved after the drops: the last one. */
+	CHECK_EQ(place_marker_at, place_n - 1);
+	CHECK_EQ(place_last.accept.vector, 0x77);
+	CHECK_EQ(place_last.drop_seq, (uint32_t)dropped);
+	CHECK_EQ(place_last.h.cpu, 0);
 }
 
 struct poller {
@@ -495,18 +584,22 @@ static void test_batched_wakeup(void)
 	CHECK(p.got >= 10);
 }
 
-/* kvm_nested_vmexit_inject has no vcpu: the thread's vCPU comes from the tid map. */
+/*
+ * kvm_nested_vmexit_inject has no vcpu: the thread's vCPU and VM come from
+ * the tid map, and only from this process's entry (tids are reused).
+ */
 static void test_inject_vcpu_from_tid(void)
 {
 	struct nq_live_opts o = {.load_all = true, .no_attach = true, .cb = sink_cb, .ctx = &sink};
 	__u64 args[6] = {NQ_VMX_EXIT_EXTERNAL_INTERRUPT, 0, 0, 0x80000031, 0, NQ_ISA_VMX};
 	LIBBPF_OPTS(bpf_test_run_opts, t, .ctx_in = args, .ctx_size_in = sizeof(args));
-	struct nq_tid_state st = {.vcpu = 0, .vcpu_id = 5};
+	struct nq_tid_state st = {.vcpu = 0, .vcpu_id = 5, .vm_id = 0x5eed, .tgid = getpid()};
+	struct nq_tid_state other = {.vcpu_id = 7, .vm_id = 0xbad, .tgid = getpid() + 1};
 	__u32 tid = (__u32)gettid();
 	char err[256];
 	struct nq_live *l;
 	const char *why = need_root();
-	int fd, r1, r2, r3;
+	int fd, tids, r[5];
 
 	if (why)
 		SKIP("%s", why);
@@ -514,21 +607,28 @@ static void test_inject_vcpu_from_tid(void)
 	l = nq_live_open(&o, err, sizeof(err));
 	CHECK(l != NULL);
 	fd = bpf_program__fd(nq_live_skel(l)->progs.raw_inject);
-	r1 = bpf_prog_test_run_opts(fd, &t);
-	r2 = bpf_map_update_elem(bpf_map__fd(nq_live_skel(l)->maps.tids), &tid, &st, BPF_ANY);
-	r3 = bpf_prog_test_run_opts(fd, &t);
+	tids = bpf_map__fd(nq_live_skel(l)->maps.tids);
+	r[0] = bpf_prog_test_run_opts(fd, &t);
+	r[1] = bpf_map_update_elem(tids, &tid, &st, BPF_ANY);
+	r[2] = bpf_prog_test_run_opts(fd, &t);
+	r[3] = bpf_map_update_elem(tids, &tid, &other, BPF_ANY);
+	r[4] = bpf_prog_test_run_opts(fd, &t);
 	nq_live_poll(l, 10);
 	nq_live_close(l);
-	CHECK_EQ(r1, 0);
-	CHECK_EQ(r2, 0);
-	CHECK_EQ(r3, 0);
-	CHECK_EQ(sink.n, 2);
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ(r[i], 0);
+	CHECK_EQ(sink.n, 3);
 	CHECK_EQ(sink.ev[0].h.kind, NQ_EV_VMEXIT_INJECT);
 	CHECK_EQ(sink.ev[0].h.vcpu_id, NQ_VCPU_UNKNOWN);
+	CHECK_EQ(sink.ev[0].vm_id, 0);
 	CHECK_EQ(sink.ev[1].h.vcpu_id, 5);
+	CHECK_EQ(sink.ev[1].vm_id, 0x5eed);
 	CHECK_EQ(sink.ev[1].h.isa, NQ_ISA_VMX);
 	CHECK_EQ(sink.ev[1].inject.exit_code, NQ_VMX_EXIT_EXTERNAL_INTERRUPT);
 	CHECK_EQ(sink.ev[1].inject.exit_int_info, 0x80000031);
+	/* Another process's entry for this tid: neither vCPU nor VM is ours. */
+	CHECK_EQ(sink.ev[2].h.vcpu_id, NQ_VCPU_UNKNOWN);
+	CHECK_EQ(sink.ev[2].vm_id, 0);
 }
 
 static void test_qemu_name(void)
@@ -558,6 +658,7 @@ int main(void)
 	RUN(test_tgid_filter);
 	RUN(test_format_offsets);
 	RUN(test_drops_become_lost_records);
+	RUN(test_lost_marker_placed_before_record);
 	RUN(test_batched_wakeup);
 	RUN(test_inject_vcpu_from_tid);
 	RUN(test_msi_accept_core);

@@ -2,7 +2,8 @@
 /*
  * The probe plan from synthetic host facts: which variant each point takes
  * on <= 6.11, 6.12+ and 6.14+ kernels, nVMX and nSVM, and the reason named
- * for every point that cannot attach.  Needs no privilege.
+ * for every point that cannot attach; the SVI regime and the flow label
+ * derived from symbols and BTF.  Needs no privilege.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -36,22 +37,24 @@ static void host(struct nq_sysinfo *si, const char *isa)
 }
 
 static const char *const syms_611[] = {
-	"kvm_get_apic_interrupt",
-	"kvm_apic_has_interrupt",
-	"vmx_check_nested_events",
-	"vmx_hwapic_isr_update",
-	"vmx_vcpu_load_vmcs",
-	"kvm_cpu_get_interrupt",
-	NULL,
+	"kvm_get_apic_interrupt", "kvm_apic_has_interrupt", "vmx_check_nested_events",
+	"vmx_hwapic_isr_update",  "vmx_vcpu_load_vmcs",	    "kvm_cpu_get_interrupt",
+	"__apic_accept_irq",	  "kvm_destroy_vm",	    NULL,
 };
 static const char *const syms_612[] = {
-	"kvm_apic_ack_interrupt",
-	"kvm_apic_has_interrupt",
-	"vmx_check_nested_events",
-	"vmx_hwapic_isr_update",
-	"vmx_vcpu_load_vmcs",
-	"kvm_cpu_get_interrupt",
-	NULL,
+	"kvm_apic_ack_interrupt",  "kvm_apic_has_interrupt",
+	"vmx_check_nested_events", "vmx_hwapic_isr_update",
+	"vmx_vcpu_load_vmcs",	   "kvm_cpu_get_interrupt",
+	"__apic_accept_irq",	   "kvm_cpu_get_extint",
+	"kvm_destroy_vm",	   NULL,
+};
+/* Debian's 7.3.4: the vmcs01 guard's helper is a symbol. */
+static const char *const syms_73[] = {
+	"kvm_apic_ack_interrupt",  "kvm_apic_has_interrupt",
+	"vmx_check_nested_events", "vmx_hwapic_isr_update",
+	"vmx_vcpu_load_vmcs",	   "__apic_accept_irq",
+	"kvm_cpu_get_extint",	   "kvm_destroy_vm",
+	"vmx_load_vmcs01",	   NULL,
 };
 static const char *const syms_svm_612[] = {
 	"kvm_apic_ack_interrupt",
@@ -80,9 +83,13 @@ static void test_vmx_611(void)
 	CHECK(!p.svi_has_vcpu);
 	CHECK_STR_CONTAINS(p.pt[NQ_PT_SVI].variant, "(max_isr)");
 	for (int i = 0; i < NQ_PT__MAX; i++)
-		if (i != NQ_PT_CHECK_SVM)
+		if (i != NQ_PT_CHECK_SVM && i != NQ_PT_EXTINT)
 			CHECK(attachable(&p, i));
 	CHECK_STR_CONTAINS(p.pt[NQ_PT_CHECK_SVM].reason, "module kvm_amd not loaded");
+	/* kvm_cpu_get_extint was static before 6.12: named, with why. */
+	CHECK_STR_CONTAINS(p.pt[NQ_PT_EXTINT].reason,
+			   "symbol kvm_cpu_get_extint absent or inlined (static before 6.12");
+	CHECK_STR_CONTAINS(p.pt[NQ_PT_SVI_RETURN].variant, "kretprobe vmx_hwapic_isr_update");
 	CHECK_EQ(p.tp_mode[NQ_TP_ACCEPT], NQ_TPM_RAW);
 	CHECK_EQ(p.tp_mode[NQ_TP_INJECT], NQ_TPM_CORE);
 	for (int k = 0; k < NQ_V__MAX; k++)
@@ -147,7 +154,8 @@ static void test_svm(void)
 	CHECK_STR_CONTAINS(p.pt[NQ_PT_CHECK_VMX].reason, "module kvm_intel not loaded");
 	CHECK_STR_CONTAINS(p.pt[NQ_PT_VMX_STATE].reason, "module kvm_intel not loaded");
 	CHECK(!nq_plan_can_check(&p, NQ_V_SVI_IN_VMCS02, &why));
-	CHECK(nq_plan_can_check(&p, NQ_V_ACK_NOT_ACCEPTED, NULL));
+	CHECK(!nq_plan_can_check(&p, NQ_V_SVI_DEFERRED_LOST, &why));
+	CHECK_STR_CONTAINS(why, "svi");
 }
 
 /* The reasons, in order of precedence. */
@@ -164,6 +172,8 @@ static void test_reasons(void)
 	si.kprobes = false;
 	nq_plan_build(&p, &si, NQ_TPM_AUTO);
 	for (int i = NQ_PT_CHECK_VMX; i <= NQ_PT_VMCS_SWITCH; i++)
+		CHECK_STR_CONTAINS(p.pt[i].reason, "kprobes disabled (CONFIG_KPROBES=n)");
+	for (int i = NQ_PT_ACCEPT_EXACT; i <= NQ_PT_VM_DESTROY; i++)
 		CHECK_STR_CONTAINS(p.pt[i].reason, "kprobes disabled (CONFIG_KPROBES=n)");
 	CHECK(attachable(&p, NQ_PT_ACCEPT));
 	CHECK_STR_CONTAINS(p.pt[NQ_PT_VMX_STATE].reason, "no kprobe attached");
@@ -215,23 +225,168 @@ static void test_no_tracefs(void)
 	CHECK_STR_CONTAINS(p.pt[NQ_PT_ACCEPT].reason, "tracefs");
 }
 
+/* Exact accepts need kvm's BTF (struct kvm_lapic), and replace the tracepoint for ack_not_accepted.
+ */
+static void test_accept_exact(void)
+{
+	struct nq_sysinfo si;
+	struct nq_plan p;
+
+	host(&si, "vmx");
+	nq_ksym_set(syms_612);
+	nq_sysinfo_derive(&si);
+	nq_plan_build(&p, &si, NQ_TPM_AUTO);
+	CHECK(attachable(&p, NQ_PT_ACCEPT_EXACT));
+	CHECK_STR_CONTAINS(p.pt[NQ_PT_ACCEPT_EXACT].variant, "__apic_accept_irq");
+	/* A deferral is seen only at the return: without it, svi_deferred_lost cannot be checked.
+	 */
+	CHECK(nq_plan_can_check(&p, NQ_V_SVI_DEFERRED_LOST, NULL));
+	p.pt[NQ_PT_SVI_RETURN].status = NQ_PS_FAILED;
+	CHECK(!nq_plan_can_check(&p, NQ_V_SVI_DEFERRED_LOST, NULL));
+
+	si.btf_kvm = false;
+	nq_plan_build(&p, &si, NQ_TPM_AUTO);
+	CHECK_STR_CONTAINS(p.pt[NQ_PT_ACCEPT_EXACT].reason, "no BTF for kvm");
+	si.kvm_builtin = true; /* struct kvm_lapic is in vmlinux's BTF then */
+	nq_plan_build(&p, &si, NQ_TPM_AUTO);
+	CHECK(attachable(&p, NQ_PT_ACCEPT_EXACT));
+
+	host(&si, "vmx");
+	nq_ksym_set(syms_611);
+	nq_sysinfo_derive(&si);
+	nq_plan_build(&p, &si, NQ_TPM_AUTO);
+	CHECK(attachable(&p, NQ_PT_ACCEPT_EXACT));
+	nq_ksym_set(NULL);
+	nq_plan_build(&p, &si, NQ_TPM_AUTO);
+	CHECK_STR_CONTAINS(p.pt[NQ_PT_ACCEPT_EXACT].reason,
+			   "symbol __apic_accept_irq absent or inlined");
+	CHECK_STR_CONTAINS(p.pt[NQ_PT_VM_DESTROY].reason, "symbol kvm_destroy_vm absent");
+}
+
+struct regime_case {
+	const char *release;
+	const char *const *syms;
+	bool isr_vcpu, field, btf_intel, intel;
+	enum nq_svi_regime regime;
+	const char *flow;
+};
+
+/* The three SVI regimes and the flow labels, from symbols and BTF only. */
+static void test_svi_regimes_and_flows(void)
+{
+	static const struct regime_case cases[] = {
+		{"6.1.0-40-amd64", syms_611, false, false, true, true, NQ_SVI_REGIME_PLAIN,
+		 "<=6.11"},
+		{"6.12.0", syms_612, false, false, true, true, NQ_SVI_REGIME_PLAIN, "6.12+"},
+		/* Debian's 6.12.95: the 6.14 deferral backported to stable */
+		{"6.12.95+deb13-amd64", syms_612, true, true, true, true, NQ_SVI_REGIME_DEFERRED,
+		 "6.12+, SVI deferral backported"},
+		{"6.16.3", syms_612, true, true, true, true, NQ_SVI_REGIME_DEFERRED, "6.14+"},
+		{"7.3.4+bpo-amd64", syms_73, true, false, true, true, NQ_SVI_REGIME_GUARD,
+		 "6.12+, vmcs01 guard"},
+		/* the guard's helper inlined: the flag is gone but the vcpu argument stays */
+		{"7.3.4", syms_612, true, false, true, true, NQ_SVI_REGIME_GUARD,
+		 "6.12+, vmcs01 guard"},
+		/* the release alone proves nothing: a 6.15 without the flag's BTF */
+		{"6.15.0", syms_612, false, false, false, true, NQ_SVI_REGIME_UNKNOWN, "6.12+"},
+		{"6.12.0", syms_612, false, false, false, false, NQ_SVI_REGIME_UNKNOWN, "6.12+"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct regime_case *c = &cases[i];
+		struct nq_sysinfo si;
+
+		host(&si, c->intel ? "vmx" : "none");
+		snprintf(si.release, sizeof(si.release), "%s", c->release);
+		si.btf_kvm_intel = si.btf_vcpu_vmx = c->btf_intel;
+		si.isr_update_has_vcpu = c->isr_vcpu;
+		si.has_update_vmcs01_isr = c->field;
+		nq_ksym_set(c->syms);
+		nq_sysinfo_derive(&si);
+		printf("# %s: %s, %s\n", c->release, si.flow, nq_svi_regime_name(si.svi_regime));
+		CHECK_EQ(si.svi_regime, c->regime);
+		CHECK(!strcmp(si.flow, c->flow));
+	}
+	CHECK(!strcmp(nq_svi_regime_desc(NQ_SVI_REGIME_PLAIN), "plain write (before 6.14)"));
+	CHECK_STR_CONTAINS(nq_svi_regime_desc(NQ_SVI_REGIME_DEFERRED),
+			   "deferred to the nested VM-exit (nested.update_vmcs01_hwapic_isr: "
+			   "6.14 to 6.19, or a stable backport)");
+	CHECK_STR_CONTAINS(nq_svi_regime_desc(NQ_SVI_REGIME_GUARD),
+			   "vmcs01 guard inside vmx_hwapic_isr_update (vmx_load_vmcs01: 7.x)");
+}
+
+/* What the SVI verdict needs beyond the entry, per regime; the regime in the trace header. */
+static void test_svi_needs_by_regime(void)
+{
+	struct nq_sysinfo si;
+	struct nq_plan p;
+	struct nq_trace_meta m;
+	const char *why;
+
+	host(&si, "vmx");
+	si.isr_update_has_vcpu = true;
+	nq_ksym_set(syms_73);
+	nq_sysinfo_derive(&si);
+	nq_plan_build(&p, &si, NQ_TPM_AUTO);
+	CHECK(p.svi_has_vcpu);
+	CHECK(nq_plan_can_check(&p, NQ_V_SVI_IN_VMCS02, NULL));
+	p.pt[NQ_PT_VMCS_SWITCH].status = NQ_PS_FAILED;
+	CHECK(!nq_plan_can_check(&p, NQ_V_SVI_IN_VMCS02, &why));
+	CHECK(!strcmp(why, "vmcs_switch"));
+	p.pt[NQ_PT_SVI_RETURN].status = NQ_PS_FAILED;
+	CHECK(!nq_plan_can_check(&p, NQ_V_SVI_IN_VMCS02, &why));
+	CHECK(!strcmp(why, "svi_return"));
+	nq_plan_meta(&p, &si, &m);
+	{
+		const struct nq_plan_entry *re = nq_plan_find(&m.plan, "svi_regime");
+
+		CHECK(re != NULL);
+		CHECK(!strcmp(re->variant, "guard"));
+		CHECK_STR_CONTAINS(re->reason, "vmcs01 guard inside");
+	}
+	CHECK(!strcmp(m.flow, "6.12+, vmcs01 guard"));
+
+	/* deferred: the return is needed, the switch probe is not */
+	si.has_update_vmcs01_isr = true;
+	si.has_load_vmcs01 = false;
+	nq_ksym_set(syms_612);
+	nq_sysinfo_derive(&si);
+	nq_plan_build(&p, &si, NQ_TPM_AUTO);
+	p.pt[NQ_PT_VMCS_SWITCH].status = NQ_PS_FAILED;
+	CHECK(nq_plan_can_check(&p, NQ_V_SVI_IN_VMCS02, NULL));
+	p.pt[NQ_PT_SVI_RETURN].status = NQ_PS_FAILED;
+	CHECK(!nq_plan_can_check(&p, NQ_V_SVI_IN_VMCS02, &why));
+	CHECK(!strcmp(why, "svi_return"));
+
+	/* plain: the entry sees the VMCS the write goes to */
+	host(&si, "vmx");
+	nq_ksym_set(syms_612);
+	nq_sysinfo_derive(&si);
+	nq_plan_build(&p, &si, NQ_TPM_AUTO);
+	CHECK_EQ(p.svi_regime, NQ_SVI_REGIME_PLAIN);
+	p.pt[NQ_PT_SVI_RETURN].status = NQ_PS_FAILED;
+	CHECK(nq_plan_can_check(&p, NQ_V_SVI_IN_VMCS02, NULL));
+}
+
+/* The plan as a trace header carries it: one point per probe, in the text form. */
 static void test_plan_lines(void)
 {
 	struct nq_sysinfo si;
 	struct nq_plan p;
-	char buf[4096];
-	int lines = 0;
+	struct nq_plan_data pd;
+	const struct nq_plan_entry *e;
+	char line[NQ_PLAN_LINE_MAX];
 
 	host(&si, "svm");
 	nq_ksym_set(syms_svm_612);
 	si.has_apic_ack = true;
 	nq_plan_build(&p, &si, NQ_TPM_AUTO);
-	nq_plan_format(&p, buf, sizeof(buf));
-	for (char *l = buf; (l = strchr(l, '\n')); l++)
-		lines++;
-	CHECK_EQ(lines, NQ_PT__MAX);
-	CHECK_STR_CONTAINS(buf, "accept\tready\traw_tp kvm:kvm_apic_accept_irq\n");
-	CHECK_STR_CONTAINS(buf, "check_vmx\tunavailable\t");
+	nq_plan_data(&p, &pd);
+	CHECK_EQ(pd.n, NQ_PT__MAX);
+	CHECK(nq_plan_entry_format(&pd.pt[NQ_PT_ACCEPT], line, sizeof(line)) > 0);
+	CHECK(!strcmp(line, "accept\tready\traw_tp kvm:kvm_apic_accept_irq"));
+	e = nq_plan_find(&pd, "check_vmx");
+	CHECK(e && e->status == NQ_PS_UNAVAILABLE && e->reason[0]);
 }
 
 int main(void)
@@ -243,5 +398,8 @@ int main(void)
 	RUN(test_reasons);
 	RUN(test_no_tracefs);
 	RUN(test_plan_lines);
+	RUN(test_accept_exact);
+	RUN(test_svi_regimes_and_flows);
+	RUN(test_svi_needs_by_regime);
 	TEST_EXIT();
 }

@@ -11,6 +11,10 @@
 
 static uint64_t now;
 static unsigned int seen;
+static unsigned int infos;
+static struct nq_violation last_info;
+/* The API the ack probe reports: which flow the kernel has. */
+static uint8_t ack_api = NQ_ACK_API_UNKNOWN;
 /* What L1's vmcs12 says, as the check-entry probe reads it. */
 static uint8_t enter_ctls = NQ_CTL_KNOWN | NQ_CTL_EXIT_ON_INTR | NQ_CTL_ACK_ON_EXIT;
 static uint16_t enter_nv = 0xffff;
@@ -23,16 +27,34 @@ static void collect(const struct nq_violation *v, void *ctx)
 	last = *v;
 }
 
+static void collect_info(const struct nq_violation *v, void *ctx)
+{
+	(void)ctx;
+	infos++;
+	last_info = *v;
+}
+
 static struct nq_engine *fresh(unsigned int max_vcpus)
 {
-	struct nq_engine_config cfg = {.max_vcpus = max_vcpus, .on_violation = collect};
+	struct nq_engine_config cfg = {
+		.max_vcpus = max_vcpus, .on_violation = collect, .on_info = collect_info};
 
 	now = 1000;
 	seen = 0;
+	infos = 0;
+	ack_api = NQ_ACK_API_UNKNOWN;
+	memset(&last_info, 0, sizeof(last_info));
 	enter_ctls = NQ_CTL_KNOWN | NQ_CTL_EXIT_ON_INTR | NQ_CTL_ACK_ON_EXIT;
 	enter_nv = 0xffff;
 	memset(&last, 0, sizeof(last));
 	return nq_engine_new(&cfg);
+}
+
+/* The live loop's rhythm: one event, then the sync point that delivers findings. */
+static void feed(struct nq_engine *e, const struct nq_event *ev)
+{
+	nq_engine_feed(e, ev);
+	nq_engine_sync(e);
 }
 
 static struct nq_event mk(uint8_t kind, uint32_t vm, uint32_t vcpu)
@@ -56,7 +78,7 @@ static void accept(struct nq_engine *e, uint32_t vm, uint32_t vcpu, int vec)
 	ev.h.tid = vm + 1; /* the sender, not the vCPU thread */
 	ev.accept.apicid = vcpu;
 	ev.accept.vector = (uint8_t)vec;
-	nq_engine_feed(e, &ev);
+	feed(e, &ev);
 }
 
 static void enter(struct nq_engine *e, uint32_t vm, uint32_t vcpu)
@@ -66,7 +88,7 @@ static void enter(struct nq_engine *e, uint32_t vm, uint32_t vcpu)
 	ev.check_enter.vmcs = NQ_VMCS_02;
 	ev.check_enter.ctls = enter_ctls;
 	ev.check_enter.posted_intr_nv = enter_nv;
-	nq_engine_feed(e, &ev);
+	feed(e, &ev);
 }
 
 static void leave(struct nq_engine *e, uint32_t vm, uint32_t vcpu, int ret)
@@ -74,7 +96,7 @@ static void leave(struct nq_engine *e, uint32_t vm, uint32_t vcpu, int ret)
 	struct nq_event ev = mk(NQ_EV_CHECK_EXIT, vm, vcpu);
 
 	ev.check_exit.ret = ret;
-	nq_engine_feed(e, &ev);
+	feed(e, &ev);
 }
 
 static void peek(struct nq_engine *e, uint32_t vm, uint32_t vcpu, int vec, uint8_t flags)
@@ -83,7 +105,7 @@ static void peek(struct nq_engine *e, uint32_t vm, uint32_t vcpu, int vec, uint8
 
 	ev.peek.vector = vec;
 	ev.peek.flags = flags;
-	nq_engine_feed(e, &ev);
+	feed(e, &ev);
 }
 
 static void ack(struct nq_engine *e, uint32_t vm, uint32_t vcpu, int vec, uint8_t vmcs)
@@ -92,7 +114,8 @@ static void ack(struct nq_engine *e, uint32_t vm, uint32_t vcpu, int vec, uint8_
 
 	ev.ack.vector = vec;
 	ev.ack.vmcs = vmcs;
-	nq_engine_feed(e, &ev);
+	ev.ack.api = ack_api;
+	feed(e, &ev);
 }
 
 static void switch_to(struct nq_engine *e, uint32_t vm, uint32_t vcpu, uint8_t vmcs)
@@ -100,7 +123,7 @@ static void switch_to(struct nq_engine *e, uint32_t vm, uint32_t vcpu, uint8_t v
 	struct nq_event ev = mk(NQ_EV_VMCS_SWITCH, vm, vcpu);
 
 	ev.vmcs_switch.to = vmcs;
-	nq_engine_feed(e, &ev);
+	feed(e, &ev);
 }
 
 /* The inject tracepoint has no vCPU: the engine must find it from the thread. */
@@ -111,7 +134,7 @@ static void inject(struct nq_engine *e, uint32_t vm, uint32_t vcpu, uint32_t inf
 	ev.h.vcpu_id = NQ_VCPU_UNKNOWN;
 	ev.inject.exit_code = NQ_VMX_EXIT_EXTERNAL_INTERRUPT;
 	ev.inject.exit_int_info = info;
-	nq_engine_feed(e, &ev);
+	feed(e, &ev);
 }
 
 /* One 6.12+ nested exit: peek, switch, report, ack. */
@@ -158,11 +181,17 @@ static void test_mismatch_612_ack_differs(void)
 	nq_engine_free(e);
 }
 
-/* <= 6.11: the peek inside the ack does not replace the check's decision. */
-static void test_mismatch_611_in_ack_peek(void)
+/*
+ * <= 6.11 decides nothing at the peek: nested_vmx_vmexit() acks and reports
+ * the highest vector at exit time, as hardware does.  A higher vector that
+ * arrives in between is the race window, an informational finding, never a
+ * violation; the peek inside the ack is not the check's peek.
+ */
+static void test_race_window_611_is_info(void)
 {
 	struct nq_engine *e = fresh(0);
 
+	ack_api = NQ_ACK_API_GET_APIC_IRQ;
 	accept(e, VM, 0, 0x31);
 	enter(e, VM, 0);
 	peek(e, VM, 0, 0x31, 0);
@@ -172,18 +201,103 @@ static void test_mismatch_611_in_ack_peek(void)
 	ack(e, VM, 0, 0x41, NQ_VMCS_01);
 	inject(e, VM, 0, NQ_INTR_INFO_VALID | 0x41);
 	leave(e, VM, 0, 0);
-	CHECK_EQ(seen, 1);
-	CHECK_EQ(last.kind, NQ_V_VECTOR_MISMATCH);
+	CHECK_EQ(seen, 0);
+	CHECK_EQ(infos, 1);
+	CHECK_EQ(last_info.severity, NQ_SEV_INFO);
+	CHECK_EQ(last_info.kind, NQ_INFO_RACE_WINDOW);
+	CHECK_EQ(nq_engine_stats(e)->race_window_hits, 1);
+	CHECK_EQ(nq_engine_stats(e)->by_info[NQ_INFO_RACE_WINDOW], 1);
+	CHECK_EQ(nq_engine_stats(e)->violations, 0);
+	/* Acked == reported: the pair is right, the race was hardware's. */
+	CHECK_EQ(nq_engine_stats(e)->pairs, 1);
 	/* The racing accept is part of the evidence. */
 	int found = 0;
-	for (unsigned int i = 0; i < last.n_evidence; i++)
-		if (last.evidence[i].h.kind == NQ_EV_IRQ_ACCEPT &&
-		    last.evidence[i].accept.vector == 0x41)
+	for (unsigned int i = 0; i < last_info.n_evidence; i++)
+		if (last_info.evidence[i].h.kind == NQ_EV_IRQ_ACCEPT &&
+		    last_info.evidence[i].accept.vector == 0x41)
 			found = 1;
 	CHECK(found);
 	/* Evidence is in time order. */
-	for (unsigned int i = 1; i < last.n_evidence; i++)
-		CHECK(last.evidence[i - 1].h.ts_ns <= last.evidence[i].h.ts_ns);
+	for (unsigned int i = 1; i < last_info.n_evidence; i++)
+		CHECK(last_info.evidence[i - 1].h.ts_ns <= last_info.evidence[i].h.ts_ns);
+	nq_engine_free(e);
+}
+
+/* 6.12+: the peek is the decision; acking another vector is the seed commit's bug. */
+static void test_toctou_612_decided_then_acked_other(void)
+{
+	struct nq_engine *e = fresh(0);
+
+	ack_api = NQ_ACK_API_APIC_ACK;
+	accept(e, VM, 0, 0x41);
+	enter(e, VM, 0);
+	peek(e, VM, 0, 0x41, NQ_PEEK_F_DECIDES);
+	accept(e, VM, 0, 0x92);
+	switch_to(e, VM, 0, NQ_VMCS_01);
+	inject(e, VM, 0, NQ_INTR_INFO_VALID | 0x41);
+	ack(e, VM, 0, 0x92, NQ_VMCS_01);
+	leave(e, VM, 0, 0);
+	CHECK_EQ(seen, 1);
+	CHECK_EQ(last.kind, NQ_V_VECTOR_MISMATCH);
+	CHECK_EQ(last.severity, NQ_SEV_VIOLATION);
+	CHECK_EQ(infos, 0);
+	nq_engine_free(e);
+}
+
+/* Without the ack probe, a 6.12+ peek that differs from the report is still proof. */
+static void test_612_decision_differs_from_report(void)
+{
+	struct nq_engine *e = fresh(0);
+
+	enter(e, VM, 0);
+	peek(e, VM, 0, 0x41, NQ_PEEK_F_DECIDES);
+	switch_to(e, VM, 0, NQ_VMCS_01);
+	inject(e, VM, 0, NQ_INTR_INFO_VALID | 0x92);
+	leave(e, VM, 0, 0);
+	CHECK_EQ(seen, 1);
+	CHECK_EQ(last.kind, NQ_V_VECTOR_MISMATCH);
+	/* The same on a kernel whose flow is unknown (no flag, no ack): counted only. */
+	enter(e, VM, 0);
+	peek(e, VM, 0, 0x41, 0);
+	switch_to(e, VM, 0, NQ_VMCS_01);
+	inject(e, VM, 0, NQ_INTR_INFO_VALID | 0x92);
+	leave(e, VM, 0, 0);
+	CHECK_EQ(seen, 1);
+	CHECK_EQ(nq_engine_stats(e)->vector_unproven, 1);
+	nq_engine_free(e);
+}
+
+/*
+ * The accept tracepoint fires before IRR is written, and CPUs stamp their
+ * records with separate clock reads: an accept stamped just before the
+ * peek is still the racing one.
+ */
+static void test_racing_accept_stamped_before_peek(void)
+{
+	struct nq_engine *e = fresh(0);
+	struct nq_event ev;
+
+	ack_api = NQ_ACK_API_GET_APIC_IRQ;
+	accept(e, VM, 0, 0x31);
+	enter(e, VM, 0);
+	ev = mk(NQ_EV_IRQ_ACCEPT, VM, 0);
+	ev.h.tid = VM + 1;
+	ev.accept.apicid = 0;
+	ev.accept.vector = 0x41;
+	ev.h.ts_ns = now + 95; /* the peek below is stamped now + 100 */
+	nq_engine_feed(e, &ev);
+	peek(e, VM, 0, 0x31, 0);
+	switch_to(e, VM, 0, NQ_VMCS_01);
+	ack(e, VM, 0, 0x41, NQ_VMCS_01);
+	inject(e, VM, 0, NQ_INTR_INFO_VALID | 0x41);
+	leave(e, VM, 0, 0);
+	CHECK_EQ(infos, 1);
+	int found = 0;
+	for (unsigned int i = 0; i < last_info.n_evidence; i++)
+		if (last_info.evidence[i].h.kind == NQ_EV_IRQ_ACCEPT &&
+		    last_info.evidence[i].accept.vector == 0x41)
+			found = 1;
+	CHECK(found);
 	nq_engine_free(e);
 }
 
@@ -261,7 +375,12 @@ static void test_multiple_acks(void)
 	nq_engine_free(e);
 }
 
-static void test_ack_not_accepted_needs_history(void)
+/*
+ * IRR fills from sources no probe sees (IPIv, VT-d posted interrupts,
+ * KVM_SET_LAPIC): an ack with no accept since the previous one is counted,
+ * never a violation.
+ */
+static void test_ack_without_accept_is_counted(void)
 {
 	struct nq_engine *e = fresh(0);
 
@@ -271,10 +390,50 @@ static void test_ack_not_accepted_needs_history(void)
 	CHECK_EQ(nq_engine_stats(e)->acks_unknown_irr, 1);
 	accept(e, VM, 0, 0x41);
 	ack(e, VM, 0, 0x41, NQ_VMCS_01);
-	CHECK_EQ(seen, 0);
 	ack(e, VM, 0, 0x41, NQ_VMCS_01);
+	CHECK_EQ(seen, 0);
+	CHECK_EQ(nq_engine_stats(e)->acks_not_pending, 1);
+	nq_engine_free(e);
+}
+
+/* One event never yields two findings: a double ack is multiple_acks only. */
+static void test_double_ack_one_finding(void)
+{
+	struct nq_engine *e = fresh(0);
+
+	accept(e, VM, 0, 0x31);
+	enter(e, VM, 0);
+	peek(e, VM, 0, 0x31, 0);
+	switch_to(e, VM, 0, NQ_VMCS_01);
+	ack(e, VM, 0, 0x31, NQ_VMCS_01);
+	ack(e, VM, 0, 0x31, NQ_VMCS_01);
+	leave(e, VM, 0, 0);
 	CHECK_EQ(seen, 1);
-	CHECK_EQ(last.kind, NQ_V_ACK_NOT_ACCEPTED);
+	CHECK_EQ(last.kind, NQ_V_MULTIPLE_ACKS);
+	CHECK_EQ(nq_engine_stats(e)->acks_not_pending, 1);
+	nq_engine_free(e);
+}
+
+/* INIT, SIPI, NMI and ExtINT deliveries carry a vector field but set no IRR bit. */
+static void test_non_fixed_delivery_marks_nothing(void)
+{
+	struct nq_engine *e = fresh(0);
+	struct nq_event ev = mk(NQ_EV_IRQ_ACCEPT, VM, 0);
+
+	ev.h.tid = VM + 1;
+	ev.accept.vector = 0x41;
+	ev.accept.delivery_mode = 0x500; /* INIT */
+	feed(e, &ev);
+	ev.accept.delivery_mode = 0x600; /* SIPI */
+	feed(e, &ev);
+	ack(e, VM, 0, 0x41, NQ_VMCS_01);
+	CHECK_EQ(nq_engine_stats(e)->accepts_not_fixed, 2);
+	CHECK_EQ(nq_engine_stats(e)->acks_unknown_irr, 1);
+	ev.accept.delivery_mode = 0x100; /* lowest priority: a real IRR bit */
+	feed(e, &ev);
+	ack(e, VM, 0, 0x41, NQ_VMCS_01);
+	CHECK_EQ(nq_engine_stats(e)->acks_unknown_irr, 1);
+	CHECK_EQ(nq_engine_stats(e)->accepts_not_fixed, 2);
 	nq_engine_free(e);
 }
 
@@ -287,7 +446,7 @@ static void test_lost_events_reset_history(void)
 	accept(e, VM, 0, 0x41);
 	ack(e, VM, 0, 0x41, NQ_VMCS_01);
 	lost.lost.count = 7;
-	nq_engine_feed(e, &lost);
+	feed(e, &lost);
 	ack(e, VM, 0, 0x41, NQ_VMCS_01);
 	CHECK_EQ(seen, 0);
 	CHECK_EQ(nq_engine_stats(e)->lost, 7);
@@ -301,20 +460,341 @@ static void test_svi_written_in_vmcs02(void)
 
 	svi.svi.max_isr = 0x31;
 	svi.svi.vmcs = NQ_VMCS_02;
-	nq_engine_feed(e, &svi);
+	feed(e, &svi);
 	CHECK_EQ(seen, 1);
 	CHECK_EQ(last.kind, NQ_V_SVI_IN_VMCS02);
 	svi.svi.outcome = NQ_SVI_DEFERRED;
-	nq_engine_feed(e, &svi);
+	feed(e, &svi);
 	svi.svi.outcome = NQ_SVI_WRITTEN;
 	svi.svi.origin = NQ_SVI_ORIGIN_L2_STATE;
-	nq_engine_feed(e, &svi);
+	feed(e, &svi);
 	svi.svi.origin = NQ_SVI_ORIGIN_L1_ISR;
 	svi.svi.vmcs = NQ_VMCS_01;
-	nq_engine_feed(e, &svi);
+	feed(e, &svi);
 	CHECK_EQ(seen, 1);
 	CHECK_EQ(nq_engine_stats(e)->svi_deferred, 1);
 	CHECK_EQ(nq_engine_stats(e)->svi_l2_state, 1);
+	nq_engine_free(e);
+}
+
+/* ---- SVI: judged at the return, from what the kernel did ---- */
+
+static void svi_entry(struct nq_engine *e, uint8_t vmcs, uint8_t guest_mode)
+{
+	struct nq_event ev = mk(NQ_EV_SVI_UPDATE, VM, 0);
+
+	ev.svi.max_isr = 0x31;
+	ev.svi.vmcs = vmcs;
+	ev.svi.guest_mode = guest_mode;
+	ev.svi.flags = NQ_SVI_F_AWAIT_RETURN;
+	feed(e, &ev);
+}
+
+static void svi_return(struct nq_engine *e, uint8_t vmcs, uint8_t pending, uint8_t loads01)
+{
+	struct nq_event ev = mk(NQ_EV_SVI_RETURN, VM, 0);
+
+	ev.svi_ret.vmcs = vmcs;
+	ev.svi_ret.update_pending = pending;
+	ev.svi_ret.loads01 = loads01;
+	feed(e, &ev);
+}
+
+static void switch_apicv(struct nq_engine *e, uint8_t vmcs, uint8_t apicv)
+{
+	struct nq_event ev = mk(NQ_EV_VMCS_SWITCH, VM, 0);
+
+	ev.vmcs_switch.to = vmcs;
+	ev.vmcs_switch.apicv_active = apicv;
+	feed(e, &ev);
+}
+
+/*
+ * 7.x: guard(vmx_vmcs01) enters with vmcs02 while L2 runs, loads vmcs01,
+ * writes, loads vmcs02 back.  The order seen on Debian's 7.3.4: svi_update
+ * vmcs=02, vmcs_switch to=01, vmcs_switch to=02.  Not a violation.
+ */
+static void test_svi_7x_guard_is_vmcs01(void)
+{
+	struct nq_engine *e = fresh(0);
+
+	svi_entry(e, NQ_VMCS_02, 1);
+	switch_apicv(e, NQ_VMCS_01, 1);
+	switch_apicv(e, NQ_VMCS_02, 1);
+	svi_return(e, NQ_VMCS_02, NQ_BOOL_UNKNOWN, NQ_BOOL_UNKNOWN);
+	CHECK_EQ(seen, 0);
+	/* The same, counted by the BPF side with no switch record in the stream. */
+	svi_entry(e, NQ_VMCS_02, 1);
+	svi_return(e, NQ_VMCS_02, NQ_BOOL_UNKNOWN, 1);
+	CHECK_EQ(seen, 0);
+	CHECK_EQ(nq_engine_stats(e)->svi_guarded, 2);
+	nq_engine_free(e);
+}
+
+/* 7.x without the guard (the v1 regression's and Chao Gao's shape): caught. */
+static void test_svi_7x_without_guard_caught(void)
+{
+	struct nq_engine *e = fresh(0);
+
+	svi_entry(e, NQ_VMCS_02, 1);
+	CHECK_EQ(seen, 0); /* judged at the return, not at entry */
+	svi_return(e, NQ_VMCS_02, NQ_BOOL_UNKNOWN, 0);
+	CHECK_EQ(seen, 1);
+	CHECK_EQ(last.kind, NQ_V_SVI_IN_VMCS02);
+	nq_engine_free(e);
+}
+
+/*
+ * Event ABI 1 recorders had no return probe.  The 7.x guard's load of
+ * vmcs01 while still in guest mode, as the thread's next record, says the
+ * write went to vmcs01; the nested VM-exit's load (guest mode already left)
+ * does not, which is how the v1 regression looks.
+ */
+static void test_svi_abi1_guard_seen_by_next_record(void)
+{
+	struct nq_engine *e = fresh(0);
+	struct nq_event svi = mk(NQ_EV_SVI_UPDATE, VM, 0), sw;
+
+	svi.svi.max_isr = -1;
+	svi.svi.vmcs = NQ_VMCS_02;
+	svi.svi.guest_mode = 1;
+	feed(e, &svi);
+	sw = mk(NQ_EV_VMCS_SWITCH, VM, 0);
+	sw.vmcs_switch.to = NQ_VMCS_01;
+	sw.vmcs_switch.guest_mode = 1;
+	feed(e, &sw);
+	CHECK_EQ(seen, 0);
+	CHECK_EQ(nq_engine_stats(e)->svi_guarded, 1);
+	/* The v1 regression: the load of vmcs01 comes after leave_guest_mode(). */
+	svi.h.ts_ns = now += 100;
+	feed(e, &svi);
+	sw.h.ts_ns = now += 100;
+	sw.vmcs_switch.guest_mode = 0;
+	feed(e, &sw);
+	CHECK_EQ(seen, 1);
+	CHECK_EQ(last.kind, NQ_V_SVI_IN_VMCS02);
+	/* Waiting at the end of the stream: judged as written. */
+	svi.h.ts_ns = now += 100;
+	feed(e, &svi);
+	nq_engine_finish(e);
+	CHECK_EQ(seen, 2);
+	nq_engine_free(e);
+}
+
+/* 6.14 to 6.19: deferred while L2 runs, applied after vmcs01 is loaded at exit. */
+static void test_svi_deferral_applied(void)
+{
+	struct nq_engine *e = fresh(0);
+
+	svi_entry(e, NQ_VMCS_02, 1);
+	svi_return(e, NQ_VMCS_02, 1, 0);
+	CHECK_EQ(seen, 0);
+	CHECK_EQ(nq_engine_stats(e)->svi_deferred, 1);
+	switch_apicv(e, NQ_VMCS_01, 1);
+	svi_entry(e, NQ_VMCS_01, 0); /* __nested_vmx_vmexit() refreshes SVI */
+	svi_return(e, NQ_VMCS_01, 0, 0);
+	inject(e, VM, 0, NQ_INTR_INFO_VALID | 0x31);
+	CHECK_EQ(seen, 0);
+	CHECK_EQ(nq_engine_stats(e)->svi_deferred_applied, 1);
+	nq_engine_free(e);
+}
+
+/* A deferral that never reaches vmcs01 leaves L1 with a stale SVI. */
+static void test_svi_deferral_lost_caught(void)
+{
+	struct nq_engine *e = fresh(0);
+
+	svi_entry(e, NQ_VMCS_02, 1);
+	svi_return(e, NQ_VMCS_02, 1, 0);
+	switch_apicv(e, NQ_VMCS_01, 1);
+	inject(e, VM, 0, NQ_INTR_INFO_VALID | 0x31);
+	CHECK_EQ(seen, 1);
+	CHECK_EQ(last.kind, NQ_V_SVI_DEFERRED_LOST);
+	/* APICv off at the exit: KVM rightly skips the update; unknown: counted. */
+	svi_entry(e, NQ_VMCS_02, 1);
+	svi_return(e, NQ_VMCS_02, 1, 0);
+	switch_apicv(e, NQ_VMCS_01, 0);
+	inject(e, VM, 0, NQ_INTR_INFO_VALID | 0x31);
+	svi_entry(e, NQ_VMCS_02, 1);
+	svi_return(e, NQ_VMCS_02, 1, 0);
+	switch_apicv(e, NQ_VMCS_01, NQ_BOOL_UNKNOWN);
+	inject(e, VM, 0, NQ_INTR_INFO_VALID | 0x31);
+	CHECK_EQ(seen, 1);
+	CHECK_EQ(nq_engine_stats(e)->svi_deferred_unverified, 1);
+	nq_engine_free(e);
+}
+
+/* ---- losses never become verdicts ---- */
+
+static void lost_on(struct nq_engine *e, uint16_t cpu, uint64_t n, bool sync)
+{
+	struct nq_event ev = mk(NQ_EV_LOST, 0, NQ_VCPU_UNKNOWN);
+
+	ev.h.cpu = cpu;
+	ev.lost.count = n;
+	nq_engine_feed(e, &ev);
+	if (sync)
+		nq_engine_sync(e);
+}
+
+/* A marker placed after the records it concerns withholds what they proved. */
+static void test_loss_withholds_held_findings(void)
+{
+	struct nq_engine *e = fresh(0);
+	struct nq_event ev = mk(NQ_EV_SVI_UPDATE, VM, 0);
+
+	ev.svi.vmcs = NQ_VMCS_02; /* event ABI 1: judged at entry */
+	nq_engine_feed(e, &ev);
+	CHECK_EQ(seen, 0);
+	lost_on(e, 1, 3, true);
+	CHECK_EQ(seen, 0);
+	CHECK_EQ(nq_engine_stats(e)->unproven_after_loss, 1);
+	CHECK_EQ(nq_engine_stats(e)->violations, 0);
+	nq_engine_free(e);
+}
+
+static void enter_on(struct nq_engine *e, uint32_t vcpu, uint16_t cpu)
+{
+	struct nq_event ev = mk(NQ_EV_CHECK_ENTER, VM, vcpu);
+
+	ev.h.cpu = cpu;
+	ev.check_enter.vmcs = NQ_VMCS_02;
+	ev.check_enter.ctls = enter_ctls;
+	ev.check_enter.posted_intr_nv = 0xffff;
+	feed(e, &ev);
+}
+
+/* Only the checks that ran on the CPU that dropped are broken. */
+static void test_loss_drops_only_its_cpu(void)
+{
+	struct nq_engine *e = fresh(0);
+
+	accept(e, VM, 0, 0x31);
+	accept(e, VM, 1, 0x31);
+	enter_on(e, 0, 0);
+	enter_on(e, 1, 1);
+	lost_on(e, 1, 2, true);
+	CHECK_EQ(nq_engine_stats(e)->checks_dropped_by_loss, 1);
+	/* vCPU 0's check survives and still proves its mismatch. */
+	switch_to(e, VM, 0, NQ_VMCS_01);
+	inject(e, VM, 0, NQ_INTR_INFO_VALID | 0x31);
+	ack(e, VM, 0, 0x41, NQ_VMCS_01);
+	leave(e, VM, 0, 0);
+	CHECK_EQ(seen, 1);
+	CHECK_EQ(last.vcpu_id, 0);
+	/* vCPU 1's IRR history is kept: its ack of 0x31 is known. */
+	uint64_t unknown = nq_engine_stats(e)->acks_unknown_irr;
+	ack(e, VM, 1, 0x31, NQ_VMCS_01);
+	CHECK_EQ(nq_engine_stats(e)->acks_unknown_irr, unknown);
+	/* A marker for every CPU (missed kretprobes) breaks every open check. */
+	enter_on(e, 0, 0);
+	enter_on(e, 1, 1);
+	lost_on(e, NQ_CPU_ALL, 1, true);
+	CHECK_EQ(nq_engine_stats(e)->checks_dropped_by_loss, 3);
+	nq_engine_free(e);
+}
+
+/* ---- the VM is the key, the pid a label ---- */
+
+static struct nq_event in_vm(struct nq_event ev, uint32_t vm_id)
+{
+	ev.vm_id = vm_id;
+	return ev;
+}
+
+/* One process hosting two VMs: their vCPU 0s never mix. */
+static void test_two_vms_in_one_process(void)
+{
+	struct nq_engine *e = fresh(0);
+	struct nq_event ev;
+
+	ev = in_vm(mk(NQ_EV_CHECK_ENTER, VM, 0), 7);
+	ev.check_enter.ctls = enter_ctls;
+	ev.check_enter.posted_intr_nv = 0xffff;
+	feed(e, &ev);
+	ev = in_vm(mk(NQ_EV_CHECK_ENTER, VM, 0), 8);
+	ev.h.tid = VM + 50; /* another thread: the other VM's vCPU 0 */
+	ev.check_enter.ctls = enter_ctls;
+	ev.check_enter.posted_intr_nv = 0xffff;
+	feed(e, &ev);
+	ev = in_vm(mk(NQ_EV_ACK, VM, 0), 7);
+	ev.ack.vector = 0x31;
+	ev.ack.vmcs = NQ_VMCS_01;
+	feed(e, &ev);
+	/* VM 8's exit reports 0x41: it must not be paired with VM 7's ack of 0x31. */
+	ev = mk(NQ_EV_VMEXIT_INJECT, VM, NQ_VCPU_UNKNOWN);
+	ev.h.tid = VM + 50;
+	ev.inject.exit_code = NQ_VMX_EXIT_EXTERNAL_INTERRUPT;
+	ev.inject.exit_int_info = NQ_INTR_INFO_VALID | 0x41;
+	feed(e, &ev);
+	nq_engine_finish(e);
+	CHECK_EQ(seen, 0);
+	CHECK_EQ(nq_engine_stats(e)->unresolved_vcpu, 0);
+	/* An accept from a non-vCPU thread of that process cannot be placed. */
+	ev = mk(NQ_EV_IRQ_ACCEPT, VM, 0);
+	ev.h.tid = VM + 99;
+	ev.accept.vector = 0x31;
+	feed(e, &ev);
+	CHECK_EQ(nq_engine_stats(e)->accepts_unattributed, 1);
+	nq_engine_free(e);
+}
+
+/* A VM that exits takes its history along: a new VM reusing the pid starts afresh. */
+static void test_vm_gone_forgets_history(void)
+{
+	struct nq_engine *e = fresh(0);
+	struct nq_event gone = mk(NQ_EV_VM_GONE, VM, NQ_VCPU_UNKNOWN);
+
+	accept(e, VM, 0, 0x41);
+	gone.vm_gone.tgid = VM;
+	feed(e, &gone);
+	ack(e, VM, 0, 0x41, NQ_VMCS_01);
+	CHECK_EQ(nq_engine_stats(e)->vms_gone, 1);
+	CHECK_EQ(nq_engine_stats(e)->acks_unknown_irr, 1);
+	CHECK_EQ(nq_engine_stats(e)->acks_not_pending, 0);
+	nq_engine_free(e);
+}
+
+/* ---- the exit reported to L1 ---- */
+
+/* ExtINT only when kvm_cpu_get_extint said so; an unexplained exit is just counted. */
+static void test_extint_classified_positively(void)
+{
+	struct nq_engine *e = fresh(0);
+	struct nq_event ev;
+
+	enter(e, VM, 0);
+	ev = mk(NQ_EV_EXTINT, VM, 0);
+	ev.extint.vector = 0x08;
+	feed(e, &ev);
+	switch_to(e, VM, 0, NQ_VMCS_01);
+	inject(e, VM, 0, NQ_INTR_INFO_VALID | 0x08);
+	leave(e, VM, 0, 0);
+	inject(e, VM, 0, NQ_INTR_INFO_VALID | 0x30); /* no open check: attached mid-flight */
+	CHECK_EQ(seen, 0);
+	CHECK_EQ(nq_engine_stats(e)->extint_exits, 1);
+	CHECK_EQ(nq_engine_stats(e)->exits_unpaired, 1);
+	nq_engine_free(e);
+}
+
+/* Bit 27 of the exit reason (exit from an SGX enclave) must not hide the basic reason. */
+static void test_sgx_enclave_bit_keeps_ext_intr(void)
+{
+	struct nq_engine *e = fresh(0);
+	struct nq_event ev;
+
+	accept(e, VM, 0, 0x31);
+	enter(e, VM, 0);
+	switch_to(e, VM, 0, NQ_VMCS_01);
+	ev = mk(NQ_EV_VMEXIT_INJECT, VM, NQ_VCPU_UNKNOWN);
+	ev.inject.exit_code = (1u << 27) | NQ_VMX_EXIT_EXTERNAL_INTERRUPT;
+	ev.inject.exit_int_info = NQ_INTR_INFO_VALID | 0x32;
+	feed(e, &ev);
+	ack(e, VM, 0, 0x31, NQ_VMCS_01);
+	leave(e, VM, 0, 0);
+	CHECK_EQ(seen, 1);
+	CHECK_EQ(last.kind, NQ_V_VECTOR_MISMATCH);
+	CHECK_EQ(nq_engine_stats(e)->inject_exit_reasons[1], 1);
 	nq_engine_free(e);
 }
 
@@ -341,7 +821,7 @@ static void test_nested_pi_nv_exit(void)
 	enter_ctls = 0;
 	pi.pi.posted_intr_nv = 0xf2;
 	pi.pi.pi_enabled = 1;
-	nq_engine_feed(e, &pi);
+	feed(e, &pi);
 	accept(e, VM, 0, 0xf2);
 	exit_612(e, VM, 0, 0xf2, 0xf2);
 	CHECK_EQ(seen, 1);
@@ -372,7 +852,7 @@ static void test_svm_intr_exit_no_ack_expected(void)
 	ev = mk(NQ_EV_VMEXIT_INJECT, VM, 0);
 	ev.h.isa = NQ_ISA_SVM;
 	ev.inject.exit_code = NQ_SVM_EXIT_INTR;
-	nq_engine_feed(e, &ev);
+	feed(e, &ev);
 	leave(e, VM, 0, 0);
 	CHECK_EQ(seen, 0);
 	CHECK_EQ(nq_engine_stats(e)->svm_intr_exits, 1);
@@ -429,9 +909,10 @@ static void test_garbage_is_counted_not_fatal(void)
 		}
 		ev.h.tgid &= 3;
 		ev.h.vcpu_id &= 3;
+		ev.vm_id &= 3; /* the VM is part of the key now: keep collisions likely */
 		if (i % 3)
 			ev.h.kind %= NQ_EV__MAX + 2;
-		nq_engine_feed(e, &ev);
+		feed(e, &ev);
 	}
 	nq_engine_finish(e);
 	CHECK_EQ(nq_engine_stats(e)->events, 200000);
@@ -458,6 +939,8 @@ static void test_names_round_trip(void)
 		CHECK_EQ(nq_violation_from_name(nq_violation_name(k)), k);
 	for (int k = 1; k < NQ_EV__MAX; k++)
 		CHECK_EQ(nq_kind_from_name(nq_kind_name(k)), k);
+	for (int k = 0; k < NQ_INFO__MAX; k++)
+		CHECK_EQ(nq_info_from_name(nq_info_name(k)), k);
 	CHECK_EQ(nq_violation_from_name("nope"), -1);
 }
 
@@ -479,15 +962,31 @@ int main(void)
 {
 	RUN(test_clean_612_pairs);
 	RUN(test_mismatch_612_ack_differs);
-	RUN(test_mismatch_611_in_ack_peek);
+	RUN(test_race_window_611_is_info);
+	RUN(test_toctou_612_decided_then_acked_other);
+	RUN(test_612_decision_differs_from_report);
+	RUN(test_racing_accept_stamped_before_peek);
 	RUN(test_report_differs_from_ack);
 	RUN(test_ack_in_vmcs02_from_switch_state);
 	RUN(test_ack_outside_check_not_flagged);
 	RUN(test_busy_peek_not_flagged);
 	RUN(test_multiple_acks);
-	RUN(test_ack_not_accepted_needs_history);
+	RUN(test_ack_without_accept_is_counted);
+	RUN(test_double_ack_one_finding);
+	RUN(test_non_fixed_delivery_marks_nothing);
 	RUN(test_lost_events_reset_history);
 	RUN(test_svi_written_in_vmcs02);
+	RUN(test_svi_7x_guard_is_vmcs01);
+	RUN(test_svi_7x_without_guard_caught);
+	RUN(test_svi_abi1_guard_seen_by_next_record);
+	RUN(test_svi_deferral_applied);
+	RUN(test_svi_deferral_lost_caught);
+	RUN(test_loss_withholds_held_findings);
+	RUN(test_loss_drops_only_its_cpu);
+	RUN(test_two_vms_in_one_process);
+	RUN(test_vm_gone_forgets_history);
+	RUN(test_extint_classified_positively);
+	RUN(test_sgx_enclave_bit_keeps_ext_intr);
 	RUN(test_invalid_vector_without_check_probe);
 	RUN(test_nested_pi_nv_exit);
 	RUN(test_svm_intr_exit_no_ack_expected);

@@ -58,7 +58,7 @@ static void test_tap(void)
 	CHECK_STR_CONTAINS(t, "\nnot ok 1 - vector_mismatch (I3)\n  ---\n");
 	CHECK_STR_CONTAINS(t, "  message: \"5 violations of vector_mismatch\"\n");
 	CHECK_STR_CONTAINS(t, "  violations: 5\n");
-	CHECK_STR_CONTAINS(t, "      message: \"peeked 49 \\\"acked\\\" 65\\n<&>\\x01\"\n");
+	CHECK_STR_CONTAINS(t, "      message: \"peeked 49 \\\"acked\\\" 65\\n<&>\\u0001\"\n");
 	CHECK_STR_CONTAINS(t, "\nok 3 - svi_in_vmcs02 (I1) # SKIP needs probe svi \\# really\n");
 	CHECK_STR_CONTAINS(t, "\nok 8 - no_lost_events\n");
 	CHECK_STR_CONTAINS(t, "# 6 passed, 1 failed, 1 skipped\n");

@@ -218,6 +218,8 @@ static void fill_live(struct nq_metrics_snap *s)
 	s->start_time = 1700000000.25;
 	s->live = true;
 	s->ncpus = 2;
+	s->stats.by_info[NQ_INFO_RACE_WINDOW] = 5;
+	s->stats.race_window_hits = 5;
 	s->drops_cpu[1] = 5;
 	s->drops_total = 5;
 	s->nprobes = 2;
@@ -259,6 +261,8 @@ static void test_format_is_valid(void)
 		printf("  invalid: %s\n", why);
 	CHECK(!why);
 	CHECK(find(n, "nestirq_events_total", "kind=\"irq_accept\"")->value == 42);
+	CHECK(find(n, "nestirq_findings_total", "kind=\"race_window\"")->value == 5);
+	CHECK(find(n, "nestirq_engine_race_window_hits_total", "")->value == 5);
 	CHECK(find(n, "nestirq_nested_vmexits_total", "source=\"hw\",reason=\"1\"")->value == 3);
 	CHECK(find(n, "nestirq_nested_vmexits_total", "source=\"injected\",reason=\">=127\""));
 	CHECK(find(n, "nestirq_ringbuf_cpu_drops_total", "cpu=\"1\"")->value == 5);

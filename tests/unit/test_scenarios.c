@@ -4,9 +4,10 @@
  * kernel flows) and tests/data (recorded on real kernels) through the engine
  * and holds it to NAME.expect, line by line:
  *   violation KIND N          exactly N violations of KIND; unlisted kinds must be 0
+ *   info KIND N               exactly N informational findings of KIND; unlisted: 0
  *   stat NAME N               the engine counter NAME is exactly N
- *   at KIND vm=V vcpu=C       every KIND violation names this VM and vCPU
- *   evidence KIND EVENTKIND   every KIND violation carries an event of EVENTKIND
+ *   at KIND vm=V vcpu=C       every KIND finding names this VM and vCPU
+ *   evidence KIND EVENTKIND   every KIND finding carries an event of EVENTKIND
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -36,6 +37,17 @@ static void collect(const struct nq_violation *v, void *ctx)
 static const char *dir;
 static const char *scenario;
 
+/* A finding's kind by name: violations first, then informational ones. */
+static bool finding_is(const struct nq_violation *v, const char *name)
+{
+	return !strcmp(nq_finding_name(v), name);
+}
+
+static bool finding_known(const char *name)
+{
+	return nq_violation_from_name(name) >= 0 || nq_info_from_name(name) >= 0;
+}
+
 static int has_evidence(const struct nq_violation *v, int kind)
 {
 	for (unsigned int i = 0; i < v->n_evidence; i++)
@@ -48,6 +60,7 @@ static void run_scenario(void)
 {
 	char path[512], err[NQ_TRACE_ERR_LEN], line[256];
 	uint64_t want_violations[NQ_V__MAX] = {0};
+	uint64_t want_infos[NQ_INFO__MAX] = {0};
 	struct nq_engine_config cfg = {0};
 	static struct run run;
 	struct nq_trace_reader *r;
@@ -65,6 +78,7 @@ static void run_scenario(void)
 		printf("    %s: %s\n", path, err);
 	CHECK(r != NULL);
 	cfg.on_violation = collect;
+	cfg.on_info = collect;
 	cfg.ctx = &run;
 	e = nq_engine_new(&cfg);
 	CHECK(e != NULL);
@@ -101,6 +115,12 @@ static void run_scenario(void)
 				printf("    %s:%d: unknown violation '%s'\n", path, lineno, b);
 			CHECK(k >= 0);
 			want_violations[k] = n;
+		} else if (!strcmp(a, "info") && fields == 3) {
+			k = nq_info_from_name(b);
+			if (k < 0)
+				printf("    %s:%d: unknown finding '%s'\n", path, lineno, b);
+			CHECK(k >= 0);
+			want_infos[k] = strtoull(c, NULL, 0);
 		} else if (!strcmp(a, "stat") && fields == 3) {
 			int found = nq_stats_lookup(&stats, b, &got);
 
@@ -115,10 +135,9 @@ static void run_scenario(void)
 			unsigned int vm, vcpu;
 
 			CHECK_EQ(sscanf(line, "at %*s vm=%u vcpu=%u", &vm, &vcpu), 2);
-			k = nq_violation_from_name(b);
-			CHECK(k >= 0);
+			CHECK(finding_known(b));
 			for (unsigned int i = 0; i < run.n; i++) {
-				if ((int)run.seen[i].kind != k)
+				if (!finding_is(&run.seen[i], b))
 					continue;
 				CHECK_EQ(run.seen[i].tgid, vm);
 				CHECK_EQ(run.seen[i].vcpu_id, vcpu);
@@ -126,10 +145,9 @@ static void run_scenario(void)
 		} else if (!strcmp(a, "evidence") && fields == 3) {
 			int want = nq_kind_from_name(c);
 
-			k = nq_violation_from_name(b);
-			CHECK(k >= 0 && want > 0);
+			CHECK(finding_known(b) && want > 0);
 			for (unsigned int i = 0; i < run.n; i++)
-				if ((int)run.seen[i].kind == k &&
+				if (finding_is(&run.seen[i], b) &&
 				    !has_evidence(&run.seen[i], want)) {
 					printf("    %s violation lacks %s evidence\n", b, c);
 					CHECK(0);
@@ -149,7 +167,14 @@ static void run_scenario(void)
 			       (unsigned long long)want_violations[kind]);
 		CHECK_EQ(stats.by_violation[kind], want_violations[kind]);
 	}
-	/* Every violation reported must carry the evidence that proves it. */
+	for (int kind = 0; kind < NQ_INFO__MAX; kind++) {
+		if (stats.by_info[kind] != want_infos[kind])
+			printf("    %s: %s findings: got %llu, want %llu\n", scenario,
+			       nq_info_name(kind), (unsigned long long)stats.by_info[kind],
+			       (unsigned long long)want_infos[kind]);
+		CHECK_EQ(stats.by_info[kind], want_infos[kind]);
+	}
+	/* Every finding reported must carry the evidence that proves it. */
 	for (unsigned int i = 0; i < run.n; i++)
 		CHECK(run.seen[i].n_evidence >= 1 && run.seen[i].message[0]);
 }

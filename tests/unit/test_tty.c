@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "check.h"
+#include "common/text.h"
+#include "nestirq/report.h"
 #include "nestirq/tty.h"
 
 static void test_color_rule(void)
@@ -91,10 +93,65 @@ static void test_summary(void)
 	free(text);
 }
 
+static void test_format_ns(void)
+{
+	static const struct {
+		uint64_t ns;
+		const char *want;
+	} cases[] = {
+		{0, "0ns"},
+		{999, "999ns"},
+		{1000, "1.0us"},
+		{2048, "2.0us"},
+		{12345, "12.3us"},
+		{999949, "999.9us"},
+		{999950, "1.0ms"}, /* not "1000.0us" */
+		{4500000, "4.5ms"},
+		{999949999, "999.9ms"},
+		{999950000, "1.00s"},
+		{1250000000, "1.25s"},
+		{UINT64_MAX, "18446744073.71s"},
+	};
+	char buf[32];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		nq_format_ns(buf, sizeof(buf), cases[i].ns);
+		if (strcmp(buf, cases[i].want))
+			printf("  %llu: got %s, want %s\n", (unsigned long long)cases[i].ns, buf,
+			       cases[i].want);
+		CHECK(!strcmp(buf, cases[i].want));
+	}
+	nq_format_ns(buf, 4, 123456); /* cut, still a C string */
+	CHECK(!strcmp(buf, "123"));
+}
+
+/* The same latency prints the same in replay's summary and watch's table. */
+static void test_latency_same_in_replay_and_watch(void)
+{
+	struct nq_stats s;
+	char *a = NULL, *b = NULL;
+	size_t alen = 0, blen = 0;
+	FILE *fa = open_memstream(&a, &alen), *fb = open_memstream(&b, &blen);
+
+	CHECK(fa && fb);
+	memset(&s, 0, sizeof(s));
+	nq_hist_add(&s.accept_to_ack, 5000); /* max 5000 ns: "5.0us" in both */
+	nq_report_summary(fa, &s, false);
+	nq_tty_summary(fb, &s, 0, false);
+	fclose(fa);
+	fclose(fb);
+	CHECK_STR_CONTAINS(a, "max=5.0us");
+	CHECK_STR_CONTAINS(b, "max 5.0us");
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	RUN(test_color_rule);
 	RUN(test_status_line);
 	RUN(test_summary);
+	RUN(test_format_ns);
+	RUN(test_latency_same_in_replay_and_watch);
 	TEST_EXIT();
 }
