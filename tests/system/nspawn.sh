@@ -12,7 +12,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 . tests/cli/lib.sh
 . tests/system/lib.sh
-TESTS="nspawn_boots unit_starts_at_boot metrics_answer hardening_keeps_bpf stop_unloads_bpf sigkill_restarts"
+TESTS="nspawn_boots unit_starts_at_boot metrics_answer hardening_keeps_bpf reload_keeps_serving stop_unloads_bpf sigkill_restarts"
 
 why=$(sys_why_not)
 if [ -z "$why" ]; then
@@ -141,6 +141,16 @@ elif ! grep -q "^nestirq_probe_attached{probe=\"accept\"} $want\$" <<<"$m"; then
 	fail $t "accept attached should be $want here: $(grep probe_attached <<<"$m" | tr '\n' ' ')"
 else
 	pass "$t ($nprogs programs, $(grep -c '^map:' <<<"$ids") maps, $(grep -c '^nestirq_probe_attached{.*} 1$' <<<"$m") probes attached$([ $want = 0 ] && echo '; no KVM tracepoints on this kernel, so no program to load'))"
+fi
+
+# systemctl reload: SIGHUP to the same process, which keeps serving.
+t=reload_keeps_serving
+if ! out=$(c 'systemctl reload nestirq' 2>&1); then
+	fail $t "systemctl reload: $out"
+elif [ "$(prop MainPID)" != "$pid" ] || ! wait_metrics 5 >/dev/null; then
+	fail $t "after reload: MainPID $(prop MainPID) (was $pid), metrics $(wait_metrics 2 | head -c 60)"
+else
+	pass $t
 fi
 
 t=stop_unloads_bpf
