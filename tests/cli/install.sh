@@ -101,7 +101,7 @@ fi
 
 # check_install DEST PREFIX: every file, its mode, its content.
 check_install() {
-	local d=$1$2 bad= f
+	local d=$1$2 bad='' f
 	for f in bin/nestirq:755 share/man/man8/nestirq.8:644 share/bash-completion/completions/nestirq:644 \
 		lib/systemd/system/nestirq.service:644 share/nestirq/nestirq-alerts.yml:644 \
 		share/nestirq/nestirq-dashboard.json:644; do

@@ -72,8 +72,8 @@ pass "$t (systemd $(run_in_container 'systemctl --version | head -n 1 | cut -d" 
 c() { run_in_container "$@"; }
 prop() { c "systemctl show -P $1 nestirq"; }
 wait_metrics() { # seconds -> the /metrics body, or nothing
-	local i
-	for i in $(seq $(($1 * 5))); do
+
+	for _ in $(seq $(($1 * 5))); do
 		c 'curl -sf -m 1 http://127.0.0.1:9747/metrics' 2>/dev/null && return 0
 		sleep 0.2
 	done
