@@ -206,7 +206,7 @@ clean:
 
 # ---- Install (README "Install") ----
 # make install [PREFIX=/usr/local] [DESTDIR=staging]; make uninstall with the same.
-VERSION := $(shell sed -n 's/^\#define NESTIRQ_VERSION "\(.*\)"/\1/p' src/cmd/main.c)
+VERSION := $(shell sed -n 's/^\#define NESTIRQ_VERSION "\(.*\)"/\1/p' include/nestirq/version.h)
 SCDOC ?= scdoc
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
@@ -222,7 +222,7 @@ man: $(BUILD)/man/nestirq.8
 
 # The man page's one source is man/nestirq.8.scd; tests/cli/install.sh
 # checks it names every flag each command's --help shows.
-$(BUILD)/man/nestirq.8: man/nestirq.8.scd src/cmd/main.c
+$(BUILD)/man/nestirq.8: man/nestirq.8.scd include/nestirq/version.h
 	$(call msg,SCDOC,$@)
 	$(Q)command -v $(SCDOC) >/dev/null || { echo "nestirq: scdoc is missing (run: make deps)" >&2; exit 1; }
 	$(Q)mkdir -p $(@D)
@@ -238,7 +238,7 @@ install: all man
 	$(Q)chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/nestirq.service
 	$(Q)$(INSTALL) -Dm644 contrib/prometheus/nestirq-alerts.yml $(DESTDIR)$(DATADIR)/nestirq-alerts.yml
 	$(Q)$(INSTALL) -Dm644 contrib/grafana/nestirq-dashboard.json $(DESTDIR)$(DATADIR)/nestirq-dashboard.json
-	$(Q)printf '  %-8s %s\n' INSTALL "$(addprefix $(DESTDIR),$(INSTALLED))"
+	$(Q)printf '  %-8s %s\n' $(foreach f,$(INSTALLED),INSTALL $(DESTDIR)$(f))
 
 uninstall:
 	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))

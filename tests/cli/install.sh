@@ -72,6 +72,12 @@ t=completion_values
 got="$(complete_words nestirq watch --color a) $(complete_words nestirq convert --to j) $(complete_words nestirq check -r svi)"
 [ "$(echo $got)" = "auto always jsonl svi_in_vmcs02" ] && pass $t || fail $t "got: $got"
 
+# The Debian package's version is the binary's.
+t=debian_version_matches
+deb=$(sed -n '1s/^nestirq (\([^)]*\)).*/\1/p' debian/changelog)
+bin=$("$NQ" --version | awk '{print $2}')
+[ -n "$bin" ] && [ "$deb" = "$bin" ] && pass $t || fail $t "debian/changelog says $deb, nestirq --version $bin"
+
 if ! command -v scdoc >/dev/null; then
 	for t in man_page_renders install_default_prefix install_prefix_usr uninstall_removes_all; do
 		skip $t "scdoc not installed (scripts/deps.sh installs it)"
@@ -95,7 +101,7 @@ fi
 
 # check_install DEST PREFIX: every file, its mode, its content.
 check_install() {
-	local d=$1$2 bad= f
+	local d=$1$2 bad='' f
 	for f in bin/nestirq:755 share/man/man8/nestirq.8:644 share/bash-completion/completions/nestirq:644 \
 		lib/systemd/system/nestirq.service:644 share/nestirq/nestirq-alerts.yml:644 \
 		share/nestirq/nestirq-dashboard.json:644; do

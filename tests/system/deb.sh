@@ -25,7 +25,7 @@ fi
 sys_init
 
 # The version the binary reports is the package's version.
-ver=$(sed -n 's/^#define NESTIRQ_VERSION "\(.*\)"/\1/p' src/cmd/main.c)
+ver=$(sed -n 's/^#define NESTIRQ_VERSION "\(.*\)"/\1/p' include/nestirq/version.h)
 t=deb_builds
 start=$SECONDS
 if ! build_deb; then
@@ -34,7 +34,7 @@ if ! build_deb; then
 fi
 deb=$DEB_DIR/nestirq_${ver}_amd64.deb
 if [ ! -f "$deb" ]; then
-	fail $t "no nestirq_${ver}_amd64.deb (src/cmd/main.c's version): $(ls "$DEB_DIR")"
+	fail $t "no nestirq_${ver}_amd64.deb (include/nestirq/version.h): $(ls "$DEB_DIR")"
 	finish
 fi
 pass "$t ($(basename "$deb"), $((SECONDS - start)) s)"

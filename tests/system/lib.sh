@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # System-test harness: a fresh Debian 12 root built from Debian's own
 # packages, entered with chroot or booted with systemd-nspawn.  Sourced by
 # tests/system/*.sh after tests/cli/lib.sh (pass/fail/skip/finish, $TMP).
@@ -188,15 +189,15 @@ run_in_root() {
 # the container's systemd to answer.  Sets NSPAWN_PID (systemd-nspawn) and
 # LEADER (the container's PID 1, as a host pid) for run_in_container.
 boot_nspawn() {
-	local dir=$1 name=$2 i
+	local dir=$1 name=$2
 	shift 2
 	rm -f "$dir/usr/sbin/policy-rc.d"
-	LEADER= NSPAWN_NAME=$name
+	LEADER='' NSPAWN_NAME=$name
 	systemd-nspawn --quiet --boot --directory="$dir" --machine="$name" \
 		--register=no --keep-unit --console=pipe "$@" \
 		</dev/null >"$TMP/nspawn-$name.log" 2>&1 &
 	NSPAWN_PID=$!
-	for i in $(seq 1200); do
+	for _ in $(seq 1200); do
 		kill -0 "$NSPAWN_PID" 2>/dev/null || return 1
 		[ -z "$LEADER" ] && LEADER=$(pgrep -P "$NSPAWN_PID" -x systemd | head -n 1)
 		if [ -n "$LEADER" ] &&
@@ -212,9 +213,11 @@ boot_nspawn() {
 # namespace of its PID 1; no machined needed on the host).
 run_in_container() {
 	[ -n "$LEADER" ] || return 125
-	(cd / && nsenter --target "$LEADER" --all --root=/ --wd=/ /usr/bin/env -i HOME=/root TERM=dumb \
+	# --root and --wd without a value: the container's root and cwd
+	# (--root=/ would be this process' root, seen from the container).
+	nsenter --target "$LEADER" --all --root --wd /usr/bin/env -i HOME=/root TERM=dumb \
 		LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		/bin/bash -c "$*")
+		/bin/bash -c "$*"
 }
 
 # Halts the container (nspawn turns SIGTERM into a clean shutdown of its
@@ -230,7 +233,7 @@ stop_nspawn() {
 	wait "$NSPAWN_PID" 2>/dev/null
 	# nspawn leaves its (empty) mount-propagation directory behind.
 	rmdir "/run/systemd/nspawn/propagate/$NSPAWN_NAME" 2>/dev/null
-	NSPAWN_PID= LEADER=
+	NSPAWN_PID='' LEADER=''
 }
 
 sys_cleanup() {
