@@ -58,7 +58,10 @@ src_version() {
 	else
 		e2e_apt_update >&2
 		mkdir -p "$MUT_CACHE/src"
-		e2e_apt_cache policy "$SRCPKG" | awk '/Candidate:/ {print $2}' | tee "$f"
+		# bookworm-backports only: the private lists also carry trixie, whose
+		# newer 6.12 is not the tree the patches were written against.
+		e2e_apt_cache madison "$SRCPKG" |
+			awk -F' *[|] *' '$3 ~ / bookworm-backports\// {print $2; exit}' | tee "$f"
 	fi
 }
 

@@ -39,7 +39,7 @@ wlname=nq_vmx_irq
 	echo "# under $emu (e2e run.sh), workload $wlname.  Expected: ${expect}."
 	echo "# Hardware nested VM-exits for L0's own interrupts (reason 1, mostly its timer) were trimmed."
 	jq -r 'select(.type=="summary") | .violations_by_kind | to_entries[] | select(.value > 0) | "violation \(.key) \(.value)"' "$tmp/trim.json"
-	jq -r 'select(.type=="summary") | "stat checks \(.checks)\nstat pairs \(.pairs)\nstat lost \(.lost)\nstat exits_no_ack \(.exits_no_ack)\nstat busy_peeks \(.busy_peeks)\nstat nested_pi_nv \(.nested_pi_nv)\nstat svi_deferred \(.svi_deferred)"' "$tmp/trim.json"
+	jq -r 'select(.type=="summary") | "stat checks \(.checks)\nstat pairs \(.pairs)\nstat lost \(.lost)\nstat exits_no_ack \(.exits_no_ack)\nstat busy_peeks \(.busy_peeks)\nstat nested_pi_nv \(.nested_pi_nv)\nstat svi_deferred \(.svi_deferred)\nstat svi_deferred_applied \(.svi_deferred_applied)"' "$tmp/trim.json"
 	# vm/vcpu of each kind (one VM in these runs), and the evidence every
 	# violation of a kind carries.
 	jq -r 'select(.type=="violation") | "at \(.kind) vm=\(.vm) vcpu=\(.vcpu)"' "$tmp/trim.json" | sort -u
