@@ -111,6 +111,9 @@ why=
 if [ "$(id -u)" != 0 ]; then why="not root"
 elif ! command -v unshare >/dev/null || ! command -v journalctl >/dev/null; then why="no unshare or journalctl"
 elif [ ! -x /lib/systemd/systemd-journald ]; then why="no /lib/systemd/systemd-journald"
+elif ! err=$(unshare -m --propagation private true 2>&1); then
+	# e.g. in a chroot whose root is not a mount point (the fresh-root test)
+	why="no private mount namespace here: $err"
 fi
 if [ -n "$why" ]; then
 	skip $t "$why"
