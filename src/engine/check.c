@@ -91,6 +91,16 @@ static void vector_finding(struct nq_engine *e, struct vcpu_state *s, const stru
 	nq_finding_hold(e);
 }
 
+/*
+ * The exit came from the LAPIC, not the PIC: acked, or kvm_cpu_get_extint
+ * seen finding nothing.  (kvm_cpu_has_interrupt peeks the LAPIC when no
+ * ExtINT is pending; one may arrive before kvm_cpu_get_extint looks.)
+ */
+static bool apic_exit_proven(const struct check_txn *t)
+{
+	return t->n_acks > 0 || (t->have_extint && t->extint.extint.vector < 0);
+}
+
 static void check_vectors(struct nq_engine *e, struct vcpu_state *s, const struct check_txn *t)
 {
 	enum decision_flow flow = flow_of(t);
@@ -122,15 +132,18 @@ static void check_vectors(struct nq_engine *e, struct vcpu_state *s, const struc
 		return;
 	}
 	if (flow == FLOW_DECIDES_AT_PEEK && have_peek &&
-	    ((have_ack && peeked != acked) || (have_report && peeked != reported))) {
+	    ((have_ack && peeked != acked) ||
+	     (have_report && peeked != reported && apic_exit_proven(t)))) {
 		vector_finding(e, s, t, NQ_SEV_VIOLATION,
 			       "the vector decided at the peek is not the one acknowledged or "
 			       "reported",
 			       peeked, acked, reported);
 		return;
 	}
-	if (flow != FLOW_DECIDES_AT_PEEK && have_peek &&
-	    ((have_ack && peeked != acked) || (have_report && peeked != reported))) {
+	if (flow == FLOW_DECIDES_AT_PEEK && have_peek && have_report && peeked != reported)
+		e->stats.vector_unproven++; /* no ack, and the PIC not ruled out */
+	else if (flow != FLOW_DECIDES_AT_PEEK && have_peek &&
+		 ((have_ack && peeked != acked) || (have_report && peeked != reported))) {
 		if (flow == FLOW_ACKS_AT_EXIT) {
 			e->stats.race_window_hits++;
 			vector_finding(e, s, t, NQ_SEV_INFO,
@@ -150,8 +163,8 @@ static void check_reported_exit(struct nq_engine *e, struct vcpu_state *s,
 				const struct check_txn *t)
 {
 	uint32_t info = t->inject.inject.exit_int_info;
-	/* Only the LAPIC path peeks or acks; an ExtINT (PIC) vector may be below 16. */
-	bool apic_sourced = (t->have_peek && t->peek.peek.vector >= 0) || t->n_acks > 0;
+	/* An ExtINT (PIC) vector may be below 16: only a proven LAPIC exit is held to it. */
+	bool apic_sourced = apic_exit_proven(t);
 	bool extint = t->have_extint && t->extint.extint.vector >= 0;
 	bool ack_on_exit_known = (t->ctls & NQ_CTL_KNOWN) && (t->ctls & NQ_CTL_ACK_ON_EXIT);
 	unsigned int vector = info & NQ_INTR_INFO_VECTOR_MASK;
@@ -186,7 +199,7 @@ static void check_reported_exit(struct nq_engine *e, struct vcpu_state *s,
 	/* ExtINT only when kvm_cpu_get_extint said so: never by elimination. */
 	if (extint && (unsigned int)t->extint.extint.vector == vector)
 		e->stats.extint_exits++;
-	else if (!apic_sourced)
+	else if (!apic_sourced && !(t->have_peek && t->peek.peek.vector >= 0))
 		e->stats.exits_unpaired++;
 	if (pi_on && nv != 0xffff && vector == nv && !extint) {
 		v = nq_finding_begin(e, NQ_SEV_VIOLATION, NQ_V_NESTED_PI_NV, s, t->inject.h.ts_ns);

@@ -244,26 +244,41 @@ static void test_toctou_612_decided_then_acked_other(void)
 	nq_engine_free(e);
 }
 
-/* Without the ack probe, a 6.12+ peek that differs from the report is still proof. */
+/*
+ * Without the ack probe, a 6.12+ peek that differs from the report is proof
+ * once kvm_cpu_get_extint was seen finding no PIC interrupt: an ExtINT that
+ * arrives after the peek would be reported instead, legitimately.
+ */
 static void test_612_decision_differs_from_report(void)
 {
 	struct nq_engine *e = fresh(0);
+	struct nq_event x;
 
 	enter(e, VM, 0);
 	peek(e, VM, 0, 0x41, NQ_PEEK_F_DECIDES);
 	switch_to(e, VM, 0, NQ_VMCS_01);
 	inject(e, VM, 0, NQ_INTR_INFO_VALID | 0x92);
 	leave(e, VM, 0, 0);
+	CHECK_EQ(seen, 0); /* the PIC not ruled out */
+	CHECK_EQ(nq_engine_stats(e)->vector_unproven, 1);
+	enter(e, VM, 0);
+	peek(e, VM, 0, 0x41, NQ_PEEK_F_DECIDES);
+	x = mk(NQ_EV_EXTINT, VM, 0);
+	x.extint.vector = -1;
+	feed(e, &x);
+	switch_to(e, VM, 0, NQ_VMCS_01);
+	inject(e, VM, 0, NQ_INTR_INFO_VALID | 0x92);
+	leave(e, VM, 0, 0);
 	CHECK_EQ(seen, 1);
 	CHECK_EQ(last.kind, NQ_V_VECTOR_MISMATCH);
-	/* The same on a kernel whose flow is unknown (no flag, no ack): counted only. */
+	/* On a kernel whose flow is unknown (no flag, no ack): counted only. */
 	enter(e, VM, 0);
 	peek(e, VM, 0, 0x41, 0);
 	switch_to(e, VM, 0, NQ_VMCS_01);
 	inject(e, VM, 0, NQ_INTR_INFO_VALID | 0x92);
 	leave(e, VM, 0, 0);
 	CHECK_EQ(seen, 1);
-	CHECK_EQ(nq_engine_stats(e)->vector_unproven, 1);
+	CHECK_EQ(nq_engine_stats(e)->vector_unproven, 2);
 	nq_engine_free(e);
 }
 
