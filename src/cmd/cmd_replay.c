@@ -54,7 +54,8 @@ static void usage(FILE *out)
 		"      3 trace damaged (events before the damage were analysed)\n");
 }
 
-int cmd_replay(int argc, char **argv)
+/* Flags into *o; -1 to go on, else the exit code. */
+static int parse(int argc, char **argv, struct replay_opts *o)
 {
 	static const struct option long_opts[] = {
 		{"json", no_argument, NULL, 'j'},
@@ -64,31 +65,24 @@ int cmd_replay(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct replay_opts o = {0};
-	struct nq_engine_config cfg = {0};
-	struct nq_trace_reader *r;
-	struct nq_engine *e;
-	struct nq_event ev;
-	enum nq_read_status st;
-	char err[NQ_TRACE_ERR_LEN];
 	char *end;
-	int c, rc;
+	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "jqh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
-			o.json = true;
+			o->json = true;
 			break;
 		case 'q':
-			o.quiet = true;
+			o->quiet = true;
 			break;
 		case 'A':
-			o.all = true;
+			o->all = true;
 			break;
 		case 'm':
-			o.max_vcpus = (unsigned int)strtoul(optarg, &end, 10);
-			if (*end || !o.max_vcpus || o.max_vcpus > 1u << 20) {
+			o->max_vcpus = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end || !o->max_vcpus || o->max_vcpus > 1u << 20) {
 				fprintf(stderr,
 					"nestirq replay: --max-vcpus wants 1..1048576, got '%s'\n",
 					optarg);
@@ -107,7 +101,60 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "nestirq replay: expected exactly one trace file (try --help)\n");
 		return NQ_EXIT_USAGE;
 	}
+	return -1;
+}
 
+/* The engine over every record of r; the exit code. */
+static int analyse(struct replay_opts *o, struct nq_trace_reader *r, const char *path)
+{
+	struct nq_engine_config cfg = {0};
+	struct nq_engine *e;
+	struct nq_event ev;
+	enum nq_read_status st;
+	int rc;
+
+	nq_ratelimit_init(o->rl, o->all ? 0 : NQ_RL_BURST, NQ_RL_INTERVAL_NS, print_suppressed, o);
+	cfg.max_vcpus = o->max_vcpus;
+	cfg.on_violation = print_violation;
+	cfg.on_info = print_violation;
+	cfg.ctx = o;
+	e = nq_engine_new(&cfg);
+	if (!e) {
+		fprintf(stderr, "nestirq replay: out of memory\n");
+		return NQ_EXIT_USAGE;
+	}
+	if (!o->quiet)
+		nq_report_meta(stdout, nq_trace_reader_meta(r), o->json);
+
+	while ((st = nq_trace_read(r, &ev)) == NQ_READ_EVENT)
+		nq_engine_feed(e, &ev);
+	nq_engine_finish(e);
+	if (!o->quiet)
+		nq_ratelimit_flush(o->rl, 0, true);
+	if (st == NQ_READ_ERROR) {
+		fflush(stdout);
+		fprintf(stderr, "nestirq replay: %s: %s\n", path, nq_trace_reader_error(r));
+	}
+	nq_report_summary_damaged(stdout, nq_engine_stats(e), o->json,
+				  st == NQ_READ_ERROR ? nq_trace_reader_error(r) : NULL);
+
+	if (nq_engine_stats(e)->violations)
+		rc = NQ_EXIT_VIOLATION;
+	else
+		rc = st == NQ_READ_ERROR ? NQ_EXIT_DAMAGED : NQ_EXIT_OK;
+	nq_engine_free(e);
+	return rc;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	struct replay_opts o = {0};
+	struct nq_trace_reader *r;
+	char err[NQ_TRACE_ERR_LEN];
+	int rc = parse(argc, argv, &o);
+
+	if (rc >= 0)
+		return rc;
 	r = nq_trace_reader_open(argv[optind], err, sizeof(err));
 	if (!r) {
 		fprintf(stderr, "nestirq replay: %s: %s\n", argv[optind], err);
@@ -119,38 +166,7 @@ int cmd_replay(int argc, char **argv)
 		nq_trace_reader_close(r);
 		return NQ_EXIT_USAGE;
 	}
-	nq_ratelimit_init(o.rl, o.all ? 0 : NQ_RL_BURST, NQ_RL_INTERVAL_NS, print_suppressed, &o);
-	cfg.max_vcpus = o.max_vcpus;
-	cfg.on_violation = print_violation;
-	cfg.on_info = print_violation;
-	cfg.ctx = &o;
-	e = nq_engine_new(&cfg);
-	if (!e) {
-		fprintf(stderr, "nestirq replay: out of memory\n");
-		nq_trace_reader_close(r);
-		free(o.rl);
-		return NQ_EXIT_USAGE;
-	}
-	if (!o.quiet)
-		nq_report_meta(stdout, nq_trace_reader_meta(r), o.json);
-
-	while ((st = nq_trace_read(r, &ev)) == NQ_READ_EVENT)
-		nq_engine_feed(e, &ev);
-	nq_engine_finish(e);
-	if (!o.quiet)
-		nq_ratelimit_flush(o.rl, 0, true);
-	if (st == NQ_READ_ERROR) {
-		fflush(stdout);
-		fprintf(stderr, "nestirq replay: %s: %s\n", argv[optind], nq_trace_reader_error(r));
-	}
-	nq_report_summary_damaged(stdout, nq_engine_stats(e), o.json,
-				  st == NQ_READ_ERROR ? nq_trace_reader_error(r) : NULL);
-
-	if (nq_engine_stats(e)->violations)
-		rc = NQ_EXIT_VIOLATION;
-	else
-		rc = st == NQ_READ_ERROR ? NQ_EXIT_DAMAGED : NQ_EXIT_OK;
-	nq_engine_free(e);
+	rc = analyse(&o, r, argv[optind]);
 	nq_trace_reader_close(r);
 	free(o.rl);
 	return rc;
