@@ -12,6 +12,15 @@
 /* One event on one line, for evidence lists: "ts=... vm=... vcpu=... ack vector=49 vmcs=02". */
 int nq_format_event(const struct nq_event *ev, char *buf, size_t len);
 
+/*
+ * A finding's fields in a JSON object, as every JSON output writes them:
+ * head = severity, kind, invariant, vm, vm_id; tail = vcpu, ts, message,
+ * evidence.  Split so that a record may add its own keys in between.
+ */
+struct nq_json;
+void nq_report_finding_head(struct nq_json *w, const struct nq_violation *v);
+void nq_report_finding_tail(struct nq_json *w, const struct nq_violation *v);
+
 /* A finding (violation or info): a headline plus its evidence, or one JSON object (one line). */
 void nq_report_violation(FILE *out, const struct nq_violation *v, bool json);
 

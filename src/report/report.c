@@ -89,31 +89,42 @@ int nq_format_event(const struct nq_event *ev, char *buf, size_t len)
 	return (int)off + (n > 0 ? n : 0);
 }
 
-static void violation_json(FILE *out, const struct nq_violation *v, const char *invariant)
+void nq_report_finding_head(struct nq_json *w, const struct nq_violation *v)
 {
 	bool info = v->severity == NQ_SEV_INFO;
+
+	nq_json_kstr(w, "severity", nq_severity_name(v->severity));
+	nq_json_kstr(w, "kind", nq_finding_name(v));
+	nq_json_kstr(w, "invariant", info ? "-" : nq_violation_invariant(v->kind));
+	nq_json_ku64(w, "vm", v->tgid);
+	nq_json_ku64(w, "vm_id", v->vm_id);
+}
+
+void nq_report_finding_tail(struct nq_json *w, const struct nq_violation *v)
+{
+	nq_json_key(w, "vcpu");
+	if (v->vcpu_id == NQ_VCPU_UNKNOWN)
+		nq_json_null(w);
+	else
+		nq_json_u64(w, v->vcpu_id);
+	nq_json_ku64(w, "ts", v->ts_ns);
+	nq_json_kstr(w, "message", v->message);
+	nq_json_key(w, "evidence");
+	nq_json_begin_array(w);
+	for (unsigned int i = 0; i < v->n_evidence && i < NQ_EVIDENCE_MAX; i++)
+		nq_jsonl_write_event(w, &v->evidence[i]);
+	nq_json_end_array(w);
+}
+
+static void violation_json(FILE *out, const struct nq_violation *v)
+{
 	struct nq_json w;
 
 	nq_json_init(&w, out);
 	nq_json_begin_object(&w);
-	nq_json_kstr(&w, "type", info ? "finding" : "violation");
-	nq_json_kstr(&w, "severity", nq_severity_name(v->severity));
-	nq_json_kstr(&w, "kind", nq_finding_name(v));
-	nq_json_kstr(&w, "invariant", invariant);
-	nq_json_ku64(&w, "vm", v->tgid);
-	nq_json_ku64(&w, "vm_id", v->vm_id);
-	nq_json_key(&w, "vcpu");
-	if (v->vcpu_id == NQ_VCPU_UNKNOWN)
-		nq_json_null(&w);
-	else
-		nq_json_u64(&w, v->vcpu_id);
-	nq_json_ku64(&w, "ts", v->ts_ns);
-	nq_json_kstr(&w, "message", v->message);
-	nq_json_key(&w, "evidence");
-	nq_json_begin_array(&w);
-	for (unsigned int i = 0; i < v->n_evidence; i++)
-		nq_jsonl_write_event(&w, &v->evidence[i]);
-	nq_json_end_array(&w);
+	nq_json_kstr(&w, "type", v->severity == NQ_SEV_INFO ? "finding" : "violation");
+	nq_report_finding_head(&w, v);
+	nq_report_finding_tail(&w, v);
 	nq_json_end_object(&w);
 	fputc('\n', out);
 }
@@ -121,12 +132,11 @@ static void violation_json(FILE *out, const struct nq_violation *v, const char *
 void nq_report_violation(FILE *out, const struct nq_violation *v, bool json)
 {
 	char line[512];
-
 	bool info = v->severity == NQ_SEV_INFO;
 	const char *invariant = info ? "-" : nq_violation_invariant(v->kind);
 
 	if (json) {
-		violation_json(out, v, invariant);
+		violation_json(out, v);
 		return;
 	}
 	fprintf(out, "%s %s (%s) vm=%u vcpu=%s at %" PRIu64 ".%09" PRIu64 ": %s\n",

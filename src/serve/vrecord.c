@@ -105,21 +105,9 @@ char *nq_vrec_json(const struct nq_violation *v, const struct nq_vrec_ctx *c)
 	nq_json_kstr(&w, "type", v->severity == NQ_SEV_INFO ? "finding" : "violation");
 	nq_json_ku64(&w, "seq", c->seq);
 	nq_json_kstr(&w, "time", ts);
-	nq_json_kstr(&w, "severity", nq_severity_name(v->severity));
-	nq_json_kstr(&w, "kind", nq_finding_name(v));
-	nq_json_kstr(&w, "invariant", nq_rl_kind_invariant(nq_rl_kind(v)));
-	nq_json_ku64(&w, "vm", v->tgid);
-	nq_json_ku64(&w, "vm_id", v->vm_id);
+	nq_report_finding_head(&w, v);
 	nq_json_kstr(&w, "vm_label", c->label);
-	nq_json_key(&w, "vcpu");
-	if (v->vcpu_id == NQ_VCPU_UNKNOWN)
-		nq_json_null(&w);
-	else
-		nq_json_u64(&w, v->vcpu_id);
-	nq_json_ku64(&w, "ts", v->ts_ns);
-	nq_json_kstr(&w, "message", v->message);
-	nq_json_key(&w, "evidence");
-	write_evidence(&w, v);
+	nq_report_finding_tail(&w, v);
 	nq_json_end_object(&w);
 	rc = nq_json_finish(&w);
 	if (fclose(f) || rc) {
