@@ -59,16 +59,6 @@ if [ -n "$why" ]; then
 	finish
 fi
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_http() { # url seconds
-	for _ in $(seq $(($2 * 10))); do
-		curl -sf -m 1 "$1" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
 prom_value() { # PromQL -> first value or empty
 	curl -sf -m 5 --get --data-urlencode "query=$1" "http://127.0.0.1:$PP/api/v1/query" |
 		jq -r '.data.result[0].value[1] // empty' 2>/dev/null

@@ -13,16 +13,6 @@ cd "$(dirname "$0")/../.." || exit 2
 FLOOD=${NQ_FLOOD_CONNS:-3000}
 SECONDS_FLOOD=${NQ_FLOOD_SECONDS:-12}
 
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # A trace with a known count: 500 accepts (and one SVI violation).
 python3 - >"$TMP/t.jsonl" <<'PY'

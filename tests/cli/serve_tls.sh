@@ -8,17 +8,6 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 . tests/cli/lib.sh
 
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 why=
 command -v openssl >/dev/null || why="no openssl"
 python3 -W ignore -c 'import crypt; assert crypt.METHOD_BLOWFISH' 2>/dev/null || why="${why:-python3 without bcrypt in crypt}"

@@ -12,24 +12,6 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 . tests/cli/lib.sh
 
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_http() { # url seconds
-	for _ in $(seq $(($2 * 10))); do
-		curl -sf -m 1 "$1" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
 stop() { # pid: SIGTERM, wait for the exit status
 	kill -TERM "$1" 2>/dev/null
 	wait "$1"
