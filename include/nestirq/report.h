@@ -20,6 +20,8 @@ int nq_format_event(const struct nq_event *ev, char *buf, size_t len);
 struct nq_json;
 void nq_report_finding_head(struct nq_json *w, const struct nq_violation *v);
 void nq_report_finding_tail(struct nq_json *w, const struct nq_violation *v);
+/* The evidence alone: an array of events in the JSON-lines schema. */
+void nq_report_evidence_json(struct nq_json *w, const struct nq_violation *v);
 
 /* A finding (violation or info): a headline plus its evidence, or one JSON object (one line). */
 void nq_report_violation(FILE *out, const struct nq_violation *v, bool json);

@@ -110,6 +110,11 @@ void nq_report_finding_tail(struct nq_json *w, const struct nq_violation *v)
 	nq_json_ku64(w, "ts", v->ts_ns);
 	nq_json_kstr(w, "message", v->message);
 	nq_json_key(w, "evidence");
+	nq_report_evidence_json(w, v);
+}
+
+void nq_report_evidence_json(struct nq_json *w, const struct nq_violation *v)
+{
 	nq_json_begin_array(w);
 	for (unsigned int i = 0; i < v->n_evidence && i < NQ_EVIDENCE_MAX; i++)
 		nq_jsonl_write_event(w, &v->evidence[i]);

@@ -44,19 +44,10 @@ static int priority(const struct nq_violation *v)
 }
 
 /*
- * The evidence events as a JSON array, each written by the trace codec
- * (nq_jsonl_write_event: the same objects as a JSON-lines trace, so a
- * record's evidence can be replayed).
+ * The evidence array alone, for the journal's NESTIRQ_EVIDENCE field: the
+ * same event objects as a JSON-lines trace, so a record's evidence can be
+ * replayed.
  */
-static void write_evidence(struct nq_json *w, const struct nq_violation *v)
-{
-	nq_json_begin_array(w);
-	for (unsigned int i = 0; i < v->n_evidence && i < NQ_EVIDENCE_MAX; i++)
-		nq_jsonl_write_event(w, &v->evidence[i]);
-	nq_json_end_array(w);
-}
-
-/* The evidence array alone, for the journal's NESTIRQ_EVIDENCE field. */
 static char *evidence_json(const struct nq_violation *v)
 {
 	char *buf = NULL;
@@ -68,7 +59,7 @@ static char *evidence_json(const struct nq_violation *v)
 	if (!f)
 		return NULL;
 	nq_json_init(&w, f);
-	write_evidence(&w, v);
+	nq_report_evidence_json(&w, v);
 	rc = nq_json_finish(&w);
 	if (fclose(f) || rc) {
 		free(buf);
