@@ -19,7 +19,8 @@ struct nq_engine {
 	struct nq_stats stats;
 	struct vcpu_table vcpus;
 	struct tid_map tids;
-	unsigned int n_held;
+	/* A ring: the oldest held finding is held[held_first]. */
+	unsigned int held_first, n_held;
 	struct nq_violation held[NQ_HELD_MAX];
 };
 

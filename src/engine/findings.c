@@ -32,11 +32,11 @@ struct nq_violation *nq_finding_begin(struct nq_engine *e, enum nq_severity sev,
 
 	/* Bounded: when full (a storm between sync points), the oldest goes out early. */
 	if (e->n_held == NQ_HELD_MAX) {
-		deliver(e, &e->held[0]);
-		memmove(&e->held[0], &e->held[1], (NQ_HELD_MAX - 1) * sizeof(e->held[0]));
+		deliver(e, &e->held[e->held_first]);
+		e->held_first = (e->held_first + 1) % NQ_HELD_MAX;
 		e->n_held--;
 	}
-	v = &e->held[e->n_held];
+	v = &e->held[(e->held_first + e->n_held) % NQ_HELD_MAX];
 	memset(v, 0, sizeof(*v));
 	v->kind = (enum nq_violation_kind)kind;
 	v->severity = sev;
@@ -77,7 +77,7 @@ static int evidence_cmp(const void *a, const void *b)
 
 void nq_finding_hold(struct nq_engine *e)
 {
-	struct nq_violation *v = &e->held[e->n_held];
+	struct nq_violation *v = &e->held[(e->held_first + e->n_held) % NQ_HELD_MAX];
 
 	qsort(v->evidence, v->n_evidence, sizeof(v->evidence[0]), evidence_cmp);
 	e->n_held++;
@@ -86,12 +86,12 @@ void nq_finding_hold(struct nq_engine *e)
 void nq_findings_withhold(struct nq_engine *e)
 {
 	e->stats.unproven_after_loss += e->n_held;
-	e->n_held = 0;
+	e->held_first = e->n_held = 0;
 }
 
 void nq_findings_flush(struct nq_engine *e)
 {
 	for (unsigned int i = 0; i < e->n_held; i++)
-		deliver(e, &e->held[i]);
-	e->n_held = 0;
+		deliver(e, &e->held[(e->held_first + i) % NQ_HELD_MAX]);
+	e->held_first = e->n_held = 0;
 }
