@@ -148,6 +148,7 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
 $(BENCH_BINS): $(BENCH_SKELS)
+$(BUILD)/bench/accept_cost: $(BPF_SKELS) # drives nestirq's own accept program
 $(BUILD)/bench/%: bench/%.c $(CORE_OBJS) $(BENCH_SKELS)
 	$(call msg,BENCH-CC,$@)
 	$(Q)mkdir -p $(@D)

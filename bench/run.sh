@@ -5,6 +5,8 @@
 #   (c) bench/capacity.sh  highest rate without drops; drops above it
 #   (d) bench/footprint.sh serve's CPU and RSS under the storm
 #   (e) engine replay      bench/engine_replay.c
+#   (f) accept_cost        bench/accept_cost.c: one accept's program run time
+#                          per accept mode against the bare counter (no VM needed)
 # The live ones need root, /dev/kvm and BPF; they say "skipped: why" otherwise.
 # Each takes its knobs from the environment (see the top of each script).
 set -u
@@ -19,4 +21,8 @@ for s in storm progcost capacity footprint; do
 	echo
 done
 "$BUILD"/bench/engine_replay "${NQ_BENCH_PASSES:-8}" "${NQ_BENCH_ROUNDS:-5}" || rc=1
+echo
+"$BUILD"/bench/accept_cost "${NQ_ACCEPT_ROUNDS:-7}" "${NQ_ACCEPT_RUNS:-100000}"
+r=$?
+[ $r -eq 0 ] || [ $r -eq 4 ] || rc=1
 exit $rc

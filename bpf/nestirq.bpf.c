@@ -25,11 +25,13 @@ const volatile __u32 filter_tgid = 0; /* 0: every process */
 /* HF_GUEST_MASK of the running kernel (bit 5 before ~6.3, bit 0 since). */
 const volatile __u32 hf_guest_mask = 1;
 const volatile __u64 wakeup_every = NQ_WAKEUP_EVENTS; /* records per CPU per wakeup */
+/* What an accept program does with an accept: enum nq_accept_mode (probes.h). */
+const volatile __u8 accept_mode = NQ_ACCEPTS_STREAM;
 /*
- * 1: nothing that pairs accepts with a check, peek or ack is attached, so an
- * accept is only counted (per CPU, in .bss: accepts_counted) and not streamed.
+ * 0: exits of L2 are counted by reason in exit_ctr, not streamed (no check
+ * needs them); 1: each one is streamed (NESTIRQ_STREAM_EXITS=1).
  */
-const volatile __u8 count_accepts = 0;
+const volatile __u8 stream_exits = 0;
 /*
  * 1: this kernel decides the exit vector at the peek (kvm_apic_ack_interrupt
  * and no kvm_get_apic_interrupt, 6.12+): peeks carry NQ_PEEK_F_DECIDES.
@@ -55,6 +57,13 @@ struct {
 	__type(value, struct nq_tid_state);
 } tids SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nq_exit_ctr);
+} exit_ctr SEC(".maps");
+
 /* ------------------------------------------------------------------ */
 
 static __always_inline int skip_tgid(__u64 pid_tgid)
@@ -73,6 +82,8 @@ __u64 cpu_ctr[NQ_BSS_CPUS][NQ_CTR_SLOTS];
 __u8 svi_return_live;
 /* Set by the loader once the VMCS-switch kprobe is attached: SVI returns count vmcs01 loads. */
 __u8 vmcs_switch_live;
+
+#include "vcpu_ctx.h"
 
 /* The 40-byte payload as words, for clearing it. */
 struct nq_words {
@@ -290,16 +301,18 @@ static __always_inline void tid_vcpu(__u64 pid_tgid, __u32 *vcpu_id, __u32 *vm_i
  * (KVM passes it as "apicid"): the running task is often not the target's
  * VM (vhost, VFIO hard irqs), so their vm_id stays 0, unknown.
  */
-static __always_inline int emit_accept(__u64 pid_tgid, __u32 apicid, __u16 dm, __u16 tm, __u8 vec,
-				       __u32 vm_id, __u8 flags)
+static __always_inline int emit_accept(__u64 pid_tgid, __u64 key, __u32 apicid, __u16 dm, __u16 tm,
+				       __u8 vec, __u32 vm_id, __u8 flags)
 {
 	struct nq_event *e;
 
 	/*
-	 * The hottest event: with nothing to pair it with, count it in place
-	 * (the program never nests on a CPU: a plain increment is exact).
+	 * The hottest event: unless a check is open on its vCPU, nothing needs
+	 * it as a record.  Count it in place (the program never nests on a
+	 * CPU: a plain increment is exact), keeping its history if asked.
 	 */
-	if (count_accepts) {
+	if (accept_mode == NQ_ACCEPTS_COUNT ||
+	    (accept_mode == NQ_ACCEPTS_CONTEXT && !ctx_accept(key, vm_id, dm, vec))) {
 		cpu_ctr[bpf_get_smp_processor_id() & (NQ_BSS_CPUS - 1)][NQ_CTR_ACCEPTS]++;
 		return 0;
 	}
@@ -332,7 +345,8 @@ int tp_accept(struct trace_event_raw_kvm_apic_accept_irq___nq *ctx)
 		tm = ((struct trace_event_raw_kvm_apic_accept_irq___old *)ctx)->tm;
 	else
 		tm = ctx->tm;
-	return emit_accept(pid_tgid, ctx->apicid, ctx->dm, tm, ctx->vec, 0, 0);
+	return emit_accept(pid_tgid, NQ_CTX_KEY_APICID | ctx->apicid, ctx->apicid, ctx->dm, tm,
+			   ctx->vec, 0, 0);
 }
 
 /* Record read at offsets from the tracefs format file. */
@@ -343,7 +357,9 @@ int tpf_accept(void *ctx)
 
 	if (skip_tgid(pid_tgid))
 		return 0;
-	return emit_accept(pid_tgid, fmt_read(ctx, NQ_FMT_ACCEPT, NQ_FA_APICID),
+	__u32 apicid = fmt_read(ctx, NQ_FMT_ACCEPT, NQ_FA_APICID);
+
+	return emit_accept(pid_tgid, NQ_CTX_KEY_APICID | apicid, apicid,
 			   fmt_read(ctx, NQ_FMT_ACCEPT, NQ_FA_DM),
 			   fmt_read(ctx, NQ_FMT_ACCEPT, NQ_FA_TM),
 			   fmt_read(ctx, NQ_FMT_ACCEPT, NQ_FA_VEC), 0, 0);
@@ -360,8 +376,8 @@ int raw_accept(struct bpf_raw_tracepoint_args *ctx)
 
 	if (skip_tgid(pid_tgid))
 		return 0;
-	return emit_accept(pid_tgid, (__u32)ctx->args[0], (__u16)ctx->args[1], (__u16)ctx->args[2],
-			   (__u8)ctx->args[3], 0, 0);
+	return emit_accept(pid_tgid, NQ_CTX_KEY_APICID | (__u32)ctx->args[0], (__u32)ctx->args[0],
+			   (__u16)ctx->args[1], (__u16)ctx->args[2], (__u8)ctx->args[3], 0, 0);
 }
 
 /*
@@ -380,8 +396,8 @@ int BPF_KPROBE(kp_accept_exact, void *apic, int delivery_mode, int vector, int l
 		return 0;
 	if (apic && bpf_core_field_exists(struct kvm_lapic___nq, vcpu))
 		vcpu = BPF_CORE_READ(a, vcpu);
-	return emit_accept(pid_tgid, vcpu_id_of(vcpu), (__u16)delivery_mode, (__u16)trig_mode,
-			   (__u8)vector, vm_id_of(vcpu), NQ_ACCEPT_F_EXACT);
+	return emit_accept(pid_tgid, (__u64)vcpu, vcpu_id_of(vcpu), (__u16)delivery_mode,
+			   (__u16)trig_mode, (__u8)vector, vm_id_of(vcpu), NQ_ACCEPT_F_EXACT);
 }
 
 /* ================= tracepoints: kvm_nested_vmexit ================= */
@@ -410,6 +426,19 @@ static __always_inline int emit_hw_vmexit(__u64 pid_tgid, __u32 reason, __u64 in
 		}
 	} else {
 		tid_vcpu(pid_tgid, &vcpu_id, &vm_id);
+	}
+	if (!stream_exits) {
+		/*
+		 * Most exits of L2 are L0's own business (a busy 7.3 host takes
+		 * thousands of external-interrupt exits a second) and no check
+		 * needs them: count them by reason, per CPU, exactly.
+		 */
+		__u32 zero = 0, slot = reason & 0xffff;
+		struct nq_exit_ctr *c = bpf_map_lookup_elem(&exit_ctr, &zero);
+
+		if (c)
+			c->n[slot < NQ_EXIT_SLOTS ? slot : NQ_EXIT_SLOTS - 1]++;
+		return 0;
 	}
 	e = ev_new(NQ_EV_HW_NESTED_VMEXIT, pid_tgid);
 	if (!e)
@@ -636,6 +665,8 @@ static __always_inline int check_enter(struct pt_regs *ctx, const void *vcpu, __
 	n.vm_id = vm_id_of(vcpu);
 	n.tgid = pid_tgid >> 32;
 	bpf_map_update_elem(&tids, &tid, &n, BPF_ANY);
+	if (accept_mode == NQ_ACCEPTS_CONTEXT)
+		ctx_check((__u64)vcpu, n.vm_id, 1);
 
 	e = ev_new(NQ_EV_CHECK_ENTER, pid_tgid);
 	if (!e)
@@ -673,6 +704,8 @@ static __always_inline int check_exit(struct pt_regs *ctx, __u8 isa)
 		st->in_check = 0;
 		st->in_ack = 0;
 	}
+	if (accept_mode == NQ_ACCEPTS_CONTEXT && vcpu)
+		ctx_check(vcpu, 0, 0);
 	e = ev_new(NQ_EV_CHECK_EXIT, pid_tgid);
 	if (!e)
 		return 0;
@@ -767,6 +800,8 @@ int BPF_KRETPROBE(krp_peek)
 	e->peek.vector = vector;
 	e->peek.vmcs = isa == NQ_ISA_VMX ? vmcs_of((void *)vcpu) : NQ_VMCS_UNKNOWN;
 	e->peek.flags = flags;
+	if (accept_mode == NQ_ACCEPTS_CONTEXT)
+		e->peek.accept_ts = ctx_peek(vcpu, vector);
 	e->vm_id = vm_id;
 	ev_submit(e);
 	return 0;
@@ -818,6 +853,12 @@ static __always_inline int emit_ack(__u64 pid_tgid, const void *vcpu, __u32 vcpu
 	e->ack.vmcs = vmcs_of(vcpu);
 	e->ack.api = api;
 	e->ack.guest_mode = guest_mode_of(vcpu);
+	if (accept_mode == NQ_ACCEPTS_CONTEXT && vcpu) {
+		__u64 ts;
+
+		e->ack.irr = ctx_ack((__u64)vcpu, vector, &ts);
+		e->ack.accept_ts = ts;
+	}
 	e->vm_id = vm_id;
 	ev_submit(e);
 	return 0;

@@ -12,6 +12,12 @@
  * Version 2 added the trailer (zero in version 1 records, which read as
  * "VM unknown, no drop before"), the kinds from NQ_EV_SVI_RETURN on, and
  * the flags bytes of accept, SVI and VMCS-switch records.
+ *
+ * Version 3 keeps a vCPU's accept history in the kernel and attaches it to
+ * the records that need it (peek.accept_ts, ack.irr and ack.accept_ts), so
+ * that accepts and exits of L2 are no longer streamed one by one: what the
+ * kernel only counted arrives as NQ_EV_COUNT records.  Version 1 and 2
+ * records read with those fields zero, "no kernel context".
  */
 #ifndef NESTIRQ_ABI_H
 #define NESTIRQ_ABI_H
@@ -23,7 +29,7 @@
  */
 #include <linux/types.h>
 
-#define NQ_ABI_VERSION 2
+#define NQ_ABI_VERSION 3
 /* The oldest record version the readers still accept. */
 #define NQ_ABI_VERSION_MIN 1
 #define NQ_EVENT_SIZE	   64
@@ -49,6 +55,7 @@ enum nq_kind {
 	NQ_EV_EXTINT = 14,	    /* kvm_cpu_get_extint returned inside a check */
 	NQ_EV_VM_GONE = 15,	    /* userspace marker: the VM (tgid / vm_id) is gone */
 	NQ_EV_SYNC = 16,	    /* userspace marker: every loss before here is reported */
+	NQ_EV_COUNT = 17, /* userspace marker: records counted in the kernel, not streamed */
 	NQ_EV__MAX
 };
 
@@ -107,8 +114,25 @@ enum nq_svi_origin {
 #define NQ_PEEK_F_IN_ACK  (1u << 0) /* the peek ran inside the ack function (<= 6.11) */
 #define NQ_PEEK_F_DECIDES (1u << 1) /* this kernel decides the exit vector here (6.12+) */
 
+/*
+ * NQ_EV_ACK irr: the acked vector in L1's IRR as the kernel-side accept
+ * history (version 3) saw it.  Never a verdict: IRR also fills from sources
+ * no probe sees.
+ */
+enum nq_ack_irr {
+	NQ_ACK_IRR_UNKNOWN = 0,	    /* no history for this vCPU (or a version 1/2 record) */
+	NQ_ACK_IRR_NEVER = 1,	    /* the vector was never seen accepted on this vCPU */
+	NQ_ACK_IRR_NOT_PENDING = 2, /* not accepted since its previous ack */
+	NQ_ACK_IRR_PENDING = 3,	    /* accepted since its previous ack */
+};
+
 /* NQ_EV_IRQ_ACCEPT flags */
 #define NQ_ACCEPT_F_EXACT (1u << 0) /* from __apic_accept_irq: vcpu and VM read from the APIC */
+/*
+ * Never in a trace: an accept the engine rebuilt from the accept_ts of an
+ * event ABI 3 peek or ack record (only time, vector and vCPU are known).
+ */
+#define NQ_ACCEPT_F_KERNEL_CONTEXT (1u << 7)
 
 /* APIC delivery modes (ICR bits 10:8, as KVM passes them to the tracepoint) */
 #define NQ_APIC_DM_MASK	  0x700u
@@ -167,6 +191,8 @@ struct nq_peek {
 	__u8 vmcs;
 	__u8 flags; /* NQ_PEEK_F_* */
 	__u8 pad[2];
+	/* v3: first accept of this vector since its previous ack (0: none seen) */
+	__u64 accept_ts;
 };
 
 struct nq_ack {
@@ -174,7 +200,9 @@ struct nq_ack {
 	__u8 vmcs; /* loaded VMCS at the moment of the ack */
 	__u8 api;  /* enum nq_ack_api */
 	__u8 guest_mode;
-	__u8 pad;
+	__u8 irr; /* v3: enum nq_ack_irr */
+	/* v3: first accept of this vector since its previous ack (0: none seen) */
+	__u64 accept_ts;
 };
 
 struct nq_hw_vmexit {
@@ -232,6 +260,20 @@ struct nq_vm_gone {
 	__u32 tgid; /* the process that hosted the VM (also in the header) */
 };
 
+/*
+ * Records of `kind` the kernel counted instead of streaming, since the
+ * previous NQ_EV_COUNT of the same kind and reason (accepts outside any
+ * check, exits of L2).  vcpu_id and vm_id are unknown: the counts are
+ * host-wide.
+ */
+struct nq_count {
+	__u64 n;
+	__u8 kind; /* enum nq_kind of the counted records */
+	__u8 pad[3];
+	__u32 reason; /* NQ_EV_HW_NESTED_VMEXIT: the exit reason (NQ_COUNT_REASON_ANY: all) */
+};
+#define NQ_COUNT_REASON_ANY 0xffffffffu
+
 struct nq_nested_pi {
 	__u16 posted_intr_nv; /* 0xffff: invalid (PI disabled by L1) */
 	__u8 pi_enabled;      /* vmcs12 has PIN_BASED_POSTED_INTR */
@@ -268,6 +310,7 @@ struct nq_event {
 				struct nq_extint extint;
 				struct nq_vm_gone vm_gone;
 				struct nq_lost lost;
+				struct nq_count count;
 				__u8 body[32];
 			};
 			/*

@@ -20,6 +20,7 @@ extern const struct nq_names nq_ack_api_names; /* enum nq_ack_api */
 extern const struct nq_names nq_svi_outcome_names; /* enum nq_svi_outcome */
 extern const struct nq_names nq_svi_origin_names;  /* enum nq_svi_origin */
 extern const struct nq_names nq_lost_source_names; /* enum nq_lost_source */
+extern const struct nq_names nq_ack_irr_names;	   /* enum nq_ack_irr */
 
 /* The name of v, or NULL if it has none. */
 const char *nq_name_of(const struct nq_names *t, unsigned int v);

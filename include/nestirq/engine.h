@@ -86,6 +86,7 @@ struct nq_stats {
 	uint64_t events;
 	uint64_t by_kind[NQ_EV__MAX];
 	uint64_t unknown_kind;	  /* records with kind >= NQ_EV__MAX */
+	uint64_t counted;	  /* records counted in the kernel (NQ_EV_COUNT), not streamed */
 	uint64_t out_of_order;	  /* per-vCPU timestamp went backwards */
 	uint64_t unresolved_vcpu; /* event without vcpu id, no tid mapping */
 	uint64_t lost;		  /* sum of NQ_EV_LOST counts */
@@ -142,11 +143,6 @@ struct nq_engine *nq_engine_new(const struct nq_engine_config *cfg);
 void nq_engine_free(struct nq_engine *e);
 /* Consume one event. Never fails: anomalies are counted in the stats. */
 void nq_engine_feed(struct nq_engine *e, const struct nq_event *ev);
-/*
- * n events of `kind` that the probes counted instead of delivering (live
- * accepts with nothing to pair them with): only the counters move.
- */
-void nq_engine_count(struct nq_engine *e, unsigned int kind, uint64_t n);
 /*
  * Findings are held until a sync point, so that a loss reported after the
  * records that completed them (the live side places a marker only when it

@@ -72,11 +72,12 @@ struct nq_fmt {
  * skeleton's mmapped .bss.  CPUs from NQ_BSS_CPUS up share slots (the loader
  * then attributes drops to every CPU).
  */
-#define NQ_BSS_CPUS	1024
-#define NQ_CTR_PRODUCED 0 /* records submitted (batched wakeups) */
-#define NQ_CTR_DROPPED	1 /* records that did not fit in the ring buffer */
-#define NQ_CTR_ACCEPTS	2 /* accepts counted and not streamed (count_accepts) */
-#define NQ_CTR_SLOTS	8
+#define NQ_BSS_CPUS	 1024
+#define NQ_CTR_PRODUCED	 0 /* records submitted (batched wakeups) */
+#define NQ_CTR_DROPPED	 1 /* records that did not fit in the ring buffer */
+#define NQ_CTR_ACCEPTS	 2 /* accepts counted and not streamed (NQ_ACCEPTS_COUNT, _CONTEXT) */
+#define NQ_CTR_CTX_EVICT 3 /* vcpu_ctx slots taken over by another vCPU (its history lost) */
+#define NQ_CTR_SLOTS	 8
 
 /* Per-thread state (map "tids", key: tid): the vCPU a thread runs, where it is. */
 struct nq_tid_state {
@@ -95,5 +96,46 @@ struct nq_tid_state {
 
 /* Entries of the per-thread state map (LRU). */
 #define NQ_TID_ENTRIES 16384
+
+/* What an accept program does with an accept (.rodata accept_mode). */
+enum nq_accept_mode {
+	NQ_ACCEPTS_STREAM = 0,	/* every accept to the ring buffer; the engine keeps IRR */
+	NQ_ACCEPTS_COUNT = 1,	/* counted only: nothing can pair it with a check */
+	NQ_ACCEPTS_CONTEXT = 2, /* history in vcpu_ctx; streamed only inside a check */
+};
+
+/*
+ * A vCPU's accept history (map "vcpu_ctx"): what the engine kept from
+ * streamed accepts before event ABI 3.  The vCPU's key is its struct
+ * kvm_vcpu pointer, or NQ_CTX_KEY_APICID | apicid where only the accept
+ * tracepoint knows the target.  The map is an array indexed by a hash of
+ * the key (direct-mapped, tag checked): an array lookup is inlined by the
+ * verifier, a hash-map lookup costs about as much as the bare counter's
+ * whole program.  Two vCPUs that share a slot evict each other's history
+ * (NQ_CTR_CTX_EVICT); the history is context for counters, never a verdict.
+ */
+struct nq_vcpu_ctx {
+	__u64 key;	     /* the vCPU owning this slot, 0: free */
+	__u64 accepted[4];   /* vectors ever accepted (FIXED, LOWEST) */
+	__u64 pending[4];    /* accepted since the vector's last ack */
+	__u64 first_ts[256]; /* first accept since the vector's last ack, 0: none */
+	__u32 vm_id;	     /* owner: a vcpu pointer reused by another VM starts afresh */
+	__u32 in_check;	     /* a nested-event check is open on this vCPU */
+};
+#define NQ_CTX_KEY_APICID     (1ull << 63)
+#define NQ_VCPU_CTX_SLOT_BITS 11 /* 2048 slots of 2.1 KiB: 4.4 MiB */
+#define NQ_VCPU_CTX_SLOTS     (1u << NQ_VCPU_CTX_SLOT_BITS)
+
+/* The slot of a vCPU key (Fibonacci hashing: pointers differ in their middle bits). */
+static inline __u32 nq_ctx_slot(__u64 key)
+{
+	return (__u32)((key * 0x9E3779B97F4A7C15ull) >> (64 - NQ_VCPU_CTX_SLOT_BITS));
+}
+
+/* Exits of L2 counted by reason (map "exit_ctr", per CPU); reasons >= 127 share the last slot. */
+#define NQ_EXIT_SLOTS 128
+struct nq_exit_ctr {
+	__u64 n[NQ_EXIT_SLOTS];
+};
 
 #endif /* NESTIRQ_PROBES_H */

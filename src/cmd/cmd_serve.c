@@ -119,13 +119,6 @@ static void on_event(const struct nq_event *ev, void *ctx)
 	nq_engine_feed(s->engine, ev);
 }
 
-static void on_counted(unsigned int kind, uint64_t n, void *ctx)
-{
-	struct serve *s = ctx;
-
-	nq_engine_count(s->engine, kind, n);
-}
-
 static void static_info(struct serve *s, struct nq_metrics_snap *m,
 			const struct nq_trace_meta *replayed)
 {
@@ -437,7 +430,6 @@ static int open_live(struct serve *s, const struct serve_opts *o)
 	lo.ctx = s;
 	lo.quiet = true;
 	lo.count_accepts = true; /* accepts with nothing to pair them: counted in the kernel */
-	lo.on_counted = on_counted;
 	s->live = nq_live_open(&lo, err, sizeof(err));
 	if (!s->live) {
 		nq_log(LOG_ERR, "%s", err);

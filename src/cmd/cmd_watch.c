@@ -139,16 +139,9 @@ static void on_event(const struct nq_event *ev, void *ctx)
 	if (w->vcpu >= 0 && ev->h.kind != NQ_EV_LOST && ev->h.vcpu_id != NQ_VCPU_UNKNOWN &&
 	    ev->h.vcpu_id != (uint32_t)w->vcpu)
 		return;
-	if (ev->h.kind != NQ_EV_LOST)
+	if (ev->h.kind != NQ_EV_LOST && ev->h.kind != NQ_EV_COUNT)
 		learn_vm(w, ev->h.tgid);
 	nq_engine_feed(w->engine, ev);
-}
-
-static void on_counted(unsigned int kind, uint64_t n, void *ctx)
-{
-	struct watch *w = ctx;
-
-	nq_engine_count(w->engine, kind, n);
 }
 
 static void interval_json(const struct watch *w, const struct nq_stats *s, uint64_t elapsed_ms,
@@ -329,7 +322,6 @@ static int open_live(struct watch *w)
 	o.quiet = true;
 	/* Accepts with nothing to pair them: counted in the kernel (not per vCPU). */
 	o.count_accepts = w->vcpu < 0;
-	o.on_counted = on_counted;
 	w->live = nq_live_open(&o, err, sizeof(err));
 	if (!w->live) {
 		fprintf(stderr, "nestirq watch: %s\n", err);

@@ -26,6 +26,7 @@ static const char *const kinds[NQ_EV__MAX] = {
 	[NQ_EV_EXTINT] = "extint",
 	[NQ_EV_VM_GONE] = "vm_gone",
 	[NQ_EV_SYNC] = "sync",
+	[NQ_EV_COUNT] = "count",
 };
 static const char *const isas[] = {
 	[NQ_ISA_UNKNOWN] = "unknown",
@@ -51,6 +52,12 @@ static const char *const origins[] = {
 	[NQ_SVI_ORIGIN_L1_ISR] = "l1_isr",
 	[NQ_SVI_ORIGIN_L2_STATE] = "l2_state",
 };
+static const char *const irrs[] = {
+	[NQ_ACK_IRR_UNKNOWN] = "unknown",
+	[NQ_ACK_IRR_NEVER] = "never_accepted",
+	[NQ_ACK_IRR_NOT_PENDING] = "not_pending",
+	[NQ_ACK_IRR_PENDING] = "pending",
+};
 static const char *const sources[] = {
 	[NQ_LOST_RINGBUF] = "ringbuf",
 	[NQ_LOST_PROBE_MISS] = "probe_miss",
@@ -63,6 +70,7 @@ NAMES(nq_ack_api_names, "api", apis);
 NAMES(nq_svi_outcome_names, "outcome", outcomes);
 NAMES(nq_svi_origin_names, "origin", origins);
 NAMES(nq_lost_source_names, "source", sources);
+NAMES(nq_ack_irr_names, "irr", irrs);
 
 const char *nq_name_of(const struct nq_names *t, unsigned int v)
 {

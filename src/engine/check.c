@@ -274,6 +274,7 @@ void nq_check_peek(struct vcpu_state *s, const struct nq_event *ev)
 
 	if (ev->peek.vmcs != NQ_VMCS_UNKNOWN)
 		s->vmcs = ev->peek.vmcs;
+	nq_irr_context(s, ev, ev->peek.vector, ev->peek.accept_ts);
 	/*
 	 * Only a peek made before the exit emulation began can be the decision.
 	 * On <= 6.11 kvm_get_apic_interrupt() peeks again inside the ack; that
@@ -326,6 +327,7 @@ void nq_check_ack(struct nq_engine *e, struct vcpu_state *s, const struct nq_eve
 
 	if (ev->ack.vmcs != NQ_VMCS_UNKNOWN)
 		s->vmcs = ev->ack.vmcs;
+	nq_irr_context(s, ev, ev->ack.vector, ev->ack.accept_ts);
 	nq_irr_ack(e, s, ev);
 	if (!t->open)
 		return; /* an ordinary (non-nested) injection */

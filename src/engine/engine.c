@@ -185,6 +185,31 @@ static void on_vm_gone(struct nq_engine *e, const struct nq_event *ev)
 		tid_map_forget(&e->tids, d.tgid);
 }
 
+/*
+ * Records the kernel counted instead of streaming (accepts outside any
+ * check, exits of L2): they count as consumed, exactly as if each had come.
+ */
+static void on_count(struct nq_engine *e, const struct nq_event *ev)
+{
+	unsigned int kind = ev->count.kind;
+	uint64_t n = ev->count.n;
+
+	if (kind == NQ_EV_NONE || kind >= NQ_EV__MAX || kind == NQ_EV_COUNT) {
+		e->stats.unknown_kind++;
+		return;
+	}
+	e->stats.counted += n;
+	e->stats.by_kind[kind] += n;
+	if (kind == NQ_EV_HW_NESTED_VMEXIT) {
+		uint64_t r = ev->count.reason & 0xffff;
+
+		/* NQ_COUNT_REASON_ANY: the reason is not known; counted with the highest. */
+		if (ev->count.reason == NQ_COUNT_REASON_ANY)
+			r = NQ_EXIT_REASONS - 1;
+		e->stats.hw_exit_reasons[r < NQ_EXIT_REASONS ? r : NQ_EXIT_REASONS - 1] += n;
+	}
+}
+
 /* ---- dispatch ---- */
 
 static void route(struct nq_engine *e, struct vcpu_state *s, const struct nq_event *ev)
@@ -255,6 +280,9 @@ void nq_engine_feed(struct nq_engine *e, const struct nq_event *ev)
 	case NQ_EV_SYNC:
 		nq_findings_flush(e);
 		return;
+	case NQ_EV_COUNT:
+		on_count(e, ev);
+		return;
 	case NQ_EV_HW_NESTED_VMEXIT:
 		count_reason(e->stats.hw_exit_reasons, ev->hw_exit.reason);
 		resolve(e, ev, &w);
@@ -280,14 +308,6 @@ void nq_engine_feed(struct nq_engine *e, const struct nq_event *ev)
 	else
 		s->last_ts = ev->h.ts_ns;
 	route(e, s, ev);
-}
-
-void nq_engine_count(struct nq_engine *e, unsigned int kind, uint64_t n)
-{
-	if (kind == NQ_EV_NONE || kind >= NQ_EV__MAX || kind == NQ_EV_LOST)
-		return;
-	e->stats.events += n;
-	e->stats.by_kind[kind] += n;
 }
 
 void nq_engine_sync(struct nq_engine *e)

@@ -66,5 +66,7 @@ void nq_svi_abort(struct nq_engine *e, struct vcpu_state *s);
 void nq_irr_accept(struct nq_engine *e, struct vcpu_state *s, const struct nq_event *ev);
 void nq_irr_ack(struct nq_engine *e, struct vcpu_state *s, const struct nq_event *ev);
 const struct nq_event *nq_irr_last_accept(const struct vcpu_state *s, unsigned int vector);
+void nq_irr_context(struct vcpu_state *s, const struct nq_event *ev, int vector,
+		    uint64_t accept_ts);
 
 #endif /* NESTIRQ_ENGINE_INTERNAL_H */

@@ -41,6 +41,8 @@ const struct nq_stat_field nq_stat_fields[] = {
 	F(unterminated_checks, "checks entered again before their return was seen"),
 	F(vms_gone, "VMs whose state was dropped when they went away"),
 	F(unknown_kind, "records of an unknown kind (skipped)"),
+	F(counted, "records the kernel counted instead of streaming (accepts outside checks, exits "
+		   "of L2)"),
 	F(out_of_order, "events whose timestamp went backwards on their vCPU"),
 	F(unresolved_vcpu, "events whose vCPU could not be determined"),
 	F(vcpu_evictions, "vCPU states recycled to keep memory bounded"),

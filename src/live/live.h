@@ -175,10 +175,11 @@ struct nq_live_opts {
 	/*
 	 * Count accepts in the kernel instead of streaming them when the plan
 	 * attaches nothing that pairs them (check, peek, ack): watch and serve.
-	 * NESTIRQ_STREAM_ACCEPTS=1 overrides.  Counted accepts reach on_counted.
+	 * With pairing probes and the exact accept probe, accepts are always
+	 * kept as context in the kernel and streamed only inside a check (see
+	 * enum nq_accept_mode).  Counted records arrive as NQ_EV_COUNT.
 	 */
 	bool count_accepts;
-	void (*on_counted)(unsigned int kind, uint64_t n, void *ctx);
 };
 
 struct nq_live;
@@ -209,9 +210,13 @@ uint64_t nq_live_drops(const struct nq_live *l);
 int nq_live_ncpus(const struct nq_live *l);
 uint64_t nq_live_drops_cpu(const struct nq_live *l, int cpu);
 uint64_t nq_live_events(const struct nq_live *l);
-/* Accepts counted in the kernel and not streamed (count_accepts), so far. */
+/* Accepts counted in the kernel and not streamed, so far. */
 uint64_t nq_live_counted(const struct nq_live *l);
-/* Are accepts counted in the kernel right now? */
+/* Exits of L2 counted in the kernel and not streamed, so far. */
+uint64_t nq_live_exits_counted(const struct nq_live *l);
+/* How accepts are handled in the kernel right now (probes.h NQ_ACCEPTS_*). */
+int nq_live_accept_mode(const struct nq_live *l);
+/* Are accepts counted in the kernel right now (NQ_ACCEPTS_COUNT or _CONTEXT)? */
 bool nq_live_counting(const struct nq_live *l);
 /* Number of programs loaded (all of them pass the verifier). */
 int nq_live_nloaded(const struct nq_live *l);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nestirq/probes.h"
 #include "live.h"
 #include "live_skel.h"
 
@@ -36,9 +37,13 @@ struct nq_live {
 	bool watch_gone;  /* /proc pids are the BPF side's (initial pid namespace) */
 	struct nq_vmgone gone;
 	uint64_t events;
-	bool counting;		/* accepts counted in the kernel (count_accepts) */
+	int accept_mode;	/* probes.h NQ_ACCEPTS_* */
+	bool counting;		/* accepts counted in the kernel (count or context mode) */
+	bool exits_counted;	/* exits of L2 counted in the kernel (not NESTIRQ_STREAM_EXITS) */
 	uint64_t *counted_seen; /* per CPU, as last reported */
 	uint64_t counted_total;
+	uint64_t exits_seen[NQ_EXIT_SLOTS]; /* per reason slot, summed over CPUs, as reported */
+	uint64_t exits_total;
 	uint32_t ringbuf_bytes;
 };
 

@@ -6,6 +6,7 @@
 #ifndef NESTIRQ_LIVE_SKEL_H
 #define NESTIRQ_LIVE_SKEL_H
 
+#include "nestirq/probes.h" /* types of the programs' globals */
 #include "live.h"
 #include "nestirq.skel.h"
 

@@ -197,18 +197,45 @@ static void set_wakeup(struct nq_live *l)
 	l->skel->rodata->wakeup_every = p2;
 }
 
-/* Stream accepts only when something can pair them with a check or an ack. */
-static void set_counting(struct nq_live *l)
+static bool env_is_1(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && !strcmp(v, "1");
+}
+
+/*
+ * How the accept programs treat an accept (probes.h NQ_ACCEPTS_*).  With
+ * pairing probes and the exact accept probe, the history lives in the
+ * kernel and only accepts inside a check are streamed; with pairing probes
+ * but only the accept tracepoint (no VM in it), every accept is streamed so
+ * that the engine keeps the history.  NESTIRQ_STREAM_ACCEPTS=1 takes the
+ * context path on any host, for the benchmarks.
+ */
+static int accept_mode(const struct nq_live *l)
 {
 	const struct nq_plan *p = &l->plan;
-	const char *st = getenv("NESTIRQ_STREAM_ACCEPTS");
 	bool pairs = p->pt[NQ_PT_CHECK_VMX].status == NQ_PS_READY ||
 		     p->pt[NQ_PT_CHECK_SVM].status == NQ_PS_READY ||
 		     p->pt[NQ_PT_PEEK].status == NQ_PS_READY ||
 		     p->pt[NQ_PT_ACK].status == NQ_PS_READY;
 
-	l->counting = l->o.count_accepts && !pairs && !(st && !strcmp(st, "1"));
-	l->skel->rodata->count_accepts = l->counting;
+	if (env_is_1("NESTIRQ_STREAM_ACCEPTS"))
+		return NQ_ACCEPTS_CONTEXT;
+	if (pairs)
+		return p->pt[NQ_PT_ACCEPT_EXACT].status == NQ_PS_READY ? NQ_ACCEPTS_CONTEXT
+								       : NQ_ACCEPTS_STREAM;
+	return l->o.count_accepts ? NQ_ACCEPTS_COUNT : NQ_ACCEPTS_STREAM;
+}
+
+static void set_counting(struct nq_live *l)
+{
+	l->accept_mode = accept_mode(l);
+	l->counting = l->accept_mode != NQ_ACCEPTS_STREAM;
+	l->skel->rodata->accept_mode = (__u8)l->accept_mode;
+	/* Exits of L2 are only counted; NESTIRQ_STREAM_EXITS=1 streams each one. */
+	l->exits_counted = !env_is_1("NESTIRQ_STREAM_EXITS");
+	l->skel->rodata->stream_exits = !l->exits_counted;
 }
 
 /* Field offsets of the tracepoints' formats, for the format-reading programs. */
@@ -310,6 +337,7 @@ static int open_ringbuf(struct nq_live *l, char *err, size_t errlen)
 		l->ncpus = 1;
 	l->drop_snap = calloc(NQ_BSS_CPUS, sizeof(uint64_t));
 	l->counted_seen = calloc((size_t)l->ncpus, sizeof(uint64_t));
+	memset(l->exits_seen, 0, sizeof(l->exits_seen));
 	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), nq_live_on_sample, l, NULL);
 	if (nq_droptrack_init(&l->drops, l->ncpus, l->o.tgid) || !l->drop_snap ||
 	    !l->counted_seen || !l->rb || !l->skel->bss) {

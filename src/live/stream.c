@@ -5,10 +5,12 @@
  * departed VMs reported once a second, and a sync record after them.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <string.h>
 #include <time.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "nestirq/probes.h"
@@ -21,6 +23,8 @@ uint64_t nq_now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+static void report_counted(struct nq_live *l);
 
 /* Wait until the ring buffer has data or timeout_ms passed; <0: error. */
 static int wait_ready(struct nq_live *l, int timeout_ms)
@@ -102,8 +106,10 @@ static void report_sync(struct nq_live *l)
 
 void nq_live_sync(struct nq_live *l)
 {
-	if (l && l->rb)
+	if (l && l->rb) {
+		report_counted(l);
 		report_sync(l);
+	}
 }
 
 /* Once a second: processes that are gone, then a sync point. */
@@ -114,13 +120,31 @@ static void slow_checks(struct nq_live *l, bool force)
 	if (!force && now - l->slow_ns < SLOW_NS)
 		return;
 	l->slow_ns = now;
+	report_counted(l);
 	if (l->watch_gone)
 		nq_vmgone_check(&l->gone, now, l->o.cb, l->o.ctx);
 	report_sync(l);
 }
 
-/* Hand accepts counted in the kernel since the last call to on_counted. */
-static void report_counted(struct nq_live *l)
+static void count_record(struct nq_live *l, unsigned int kind, uint32_t reason, uint64_t n)
+{
+	struct nq_event m;
+
+	memset(&m, 0, sizeof(m));
+	m.h.ts_ns = nq_now_ns();
+	m.h.tgid = l->o.tgid;
+	m.h.vcpu_id = NQ_VCPU_UNKNOWN;
+	m.h.cpu = NQ_CPU_ALL;
+	m.h.kind = NQ_EV_COUNT;
+	m.count.kind = (__u8)kind;
+	m.count.reason = reason;
+	m.count.n = n;
+	if (l->o.cb)
+		l->o.cb(&m, l->o.ctx);
+}
+
+/* Accepts counted in the kernel since the last report, as one count record. */
+static void report_accepts(struct nq_live *l)
 {
 	uint64_t d = 0;
 
@@ -136,8 +160,41 @@ static void report_counted(struct nq_live *l)
 	if (!d)
 		return;
 	l->counted_total += d;
-	if (l->o.on_counted)
-		l->o.on_counted(NQ_EV_IRQ_ACCEPT, d, l->o.ctx);
+	count_record(l, NQ_EV_IRQ_ACCEPT, NQ_COUNT_REASON_ANY, d);
+}
+
+/* Exits of L2 counted in the kernel since the last report: one record per reason. */
+static void report_exits(struct nq_live *l)
+{
+	struct nq_exit_ctr *per_cpu;
+	uint32_t key = 0;
+
+	if (!l->exits_counted)
+		return;
+	per_cpu = calloc((size_t)l->ncpus, sizeof(*per_cpu));
+	if (!per_cpu)
+		return; /* counts stay in the kernel; the next report carries them */
+	if (!bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.exit_ctr), &key, per_cpu)) {
+		for (int r = 0; r < NQ_EXIT_SLOTS; r++) {
+			uint64_t sum = 0;
+
+			for (int cpu = 0; cpu < l->ncpus; cpu++)
+				sum += per_cpu[cpu].n[r];
+			if (sum == l->exits_seen[r])
+				continue;
+			count_record(l, NQ_EV_HW_NESTED_VMEXIT, (uint32_t)r,
+				     sum - l->exits_seen[r]);
+			l->exits_total += sum - l->exits_seen[r];
+			l->exits_seen[r] = sum;
+		}
+	}
+	free(per_cpu);
+}
+
+static void report_counted(struct nq_live *l)
+{
+	report_accepts(l);
+	report_exits(l);
 }
 
 int nq_live_poll(struct nq_live *l, int timeout_ms)
@@ -155,7 +212,6 @@ int nq_live_poll(struct nq_live *l, int timeout_ms)
 	if (r < 0)
 		return r;
 	consume(l);
-	report_counted(l);
 	slow_checks(l, false);
 	return (int)(l->events - before);
 }
@@ -163,7 +219,6 @@ int nq_live_poll(struct nq_live *l, int timeout_ms)
 void nq_live_drain_now(struct nq_live *l)
 {
 	consume(l);
-	report_counted(l);
 	slow_checks(l, true);
 }
 
@@ -217,6 +272,16 @@ uint64_t nq_live_events(const struct nq_live *l)
 uint64_t nq_live_counted(const struct nq_live *l)
 {
 	return l->counted_total;
+}
+
+uint64_t nq_live_exits_counted(const struct nq_live *l)
+{
+	return l->exits_total;
+}
+
+int nq_live_accept_mode(const struct nq_live *l)
+{
+	return l->accept_mode;
 }
 
 bool nq_live_counting(const struct nq_live *l)

@@ -28,7 +28,7 @@ enum fk {
 	FK_CTLS, /* check_enter ctls: an object of booleans */
 };
 
-enum { E_ISA, E_VMCS, E_API, E_OUTCOME, E_ORIGIN, E_SOURCE };
+enum { E_ISA, E_VMCS, E_API, E_OUTCOME, E_ORIGIN, E_SOURCE, E_IRR, E_KIND };
 
 /*
  * Defaults for keys that are omitted or null, and when the formatter omits
@@ -53,6 +53,7 @@ static const struct nq_names *const enums[] = {
 	[E_ISA] = &nq_isa_names,	   [E_VMCS] = &nq_vmcs_names,
 	[E_API] = &nq_ack_api_names,	   [E_OUTCOME] = &nq_svi_outcome_names,
 	[E_ORIGIN] = &nq_svi_origin_names, [E_SOURCE] = &nq_lost_source_names,
+	[E_IRR] = &nq_ack_irr_names,	   [E_KIND] = &nq_kind_names,
 };
 
 #define OFF(m) ((uint8_t)offsetof(struct nq_event, m))
@@ -75,6 +76,8 @@ static const struct field f_accept[] = {
 	{"dm", FK_U16, OFF(accept.delivery_mode), 0, D_ZERO},
 	{"tm", FK_U16, OFF(accept.trigger_mode), 0, D_ZERO},
 	{"exact", FK_FLAG, OFF(accept.flags), NQ_ACCEPT_F_EXACT, D_ZERO},
+	/* Evidence only: rebuilt by the engine from an ABI 3 record's accept_ts. */
+	{"kernel_context", FK_FLAG, OFF(accept.flags), NQ_ACCEPT_F_KERNEL_CONTEXT, D_OMIT0},
 };
 
 static const struct field f_check_enter[] = {
@@ -94,6 +97,7 @@ static const struct field f_peek[] = {
 	{"vmcs", FK_ENUM, OFF(peek.vmcs), E_VMCS, D_ZERO},
 	{"in_ack", FK_FLAG, OFF(peek.flags), NQ_PEEK_F_IN_ACK, D_ZERO},
 	{"decides", FK_FLAG, OFF(peek.flags), NQ_PEEK_F_DECIDES, D_ZERO},
+	{"accept_ts", FK_U64, OFF(peek.accept_ts), 0, D_OMIT0}, /* ABI 3 */
 };
 
 static const struct field f_ack[] = {
@@ -101,6 +105,8 @@ static const struct field f_ack[] = {
 	{"vmcs", FK_ENUM, OFF(ack.vmcs), E_VMCS, D_ZERO},
 	{"api", FK_ENUM, OFF(ack.api), E_API, D_ZERO},
 	{"guest_mode", FK_B8, OFF(ack.guest_mode), 0, D_ZERO},
+	{"irr", FK_ENUM, OFF(ack.irr), E_IRR, D_OMIT},	       /* ABI 3 */
+	{"accept_ts", FK_U64, OFF(ack.accept_ts), 0, D_OMIT0}, /* ABI 3 */
 };
 
 static const struct field f_hw_exit[] = {
@@ -164,6 +170,12 @@ static const struct field f_vm_gone[] = {
 	{"tgid", FK_U32, OFF(vm_gone.tgid), 0, D_ZERO},
 };
 
+static const struct field f_count[] = {
+	{"of", FK_ENUM, OFF(count.kind), E_KIND, D_ZERO},
+	{"n", FK_U64, OFF(count.n), 0, D_ZERO},
+	{"reason", FK_U32, OFF(count.reason), 0, D_ZERO},
+};
+
 /* Kinds with a schema but no keys of their own (markers): never read, nf is 0. */
 static const struct field f_none[1];
 
@@ -191,6 +203,7 @@ static const struct kind_desc kinds[NQ_EV__MAX] = {
 	KIND(NQ_EV_EXTINT, f_extint),
 	KIND(NQ_EV_VM_GONE, f_vm_gone),
 	[NQ_EV_SYNC] = {f_none, 0},
+	KIND(NQ_EV_COUNT, f_count),
 };
 
 static unsigned int width(uint8_t fk)
@@ -268,7 +281,7 @@ static bool omitted(const struct nq_event *ev, const struct field *f)
 		return !(v & (NQ_CTL_KNOWN | NQ_CTL_EXIT_ON_INTR | NQ_CTL_ACK_ON_EXIT |
 			      NQ_CTL_POSTED_INTR));
 	if (f->dflt == D_OMIT0)
-		return v == 0;
+		return f->fk == FK_FLAG ? !(v & f->arg) : v == 0;
 	if (f->dflt != D_OMIT)
 		return false;
 	return f->fk == FK_ENUM ? v == 0 : v == NQ_VCPU_UNKNOWN;

@@ -58,6 +58,20 @@ if NQ_FOOT_ROUNDS=1 NQ_FOOT_SECONDS=0.5 run_bench $t footprint; then
 	if has_row serve && has_row serve-stream; then pass $t; else fail $t "rows missing: $OUT"; fi
 fi
 
+t=bench_accept_cost
+if [ ! -x "$BUILD/bench/accept_cost" ]; then
+	fail $t "$BUILD/bench/accept_cost not built"
+else
+	OUT=$("$BUILD/bench/accept_cost" 1 2000 2>&1)
+	RC=$?
+	if [ $RC -eq 4 ]; then
+		skip $t "$OUT"
+	elif [ $RC -eq 0 ] && has_row bare && has_row count && has_row context &&
+		has_row context-chk && has_row stream; then
+		pass $t
+	else fail $t "exit $RC: $OUT"; fi
+fi
+
 t=bench_engine_replay
 if [ ! -x "$BUILD/bench/engine_replay" ]; then
 	fail $t "$BUILD/bench/engine_replay not built"

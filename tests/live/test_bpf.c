@@ -30,6 +30,7 @@ struct sink {
 	int n;
 	int lost;
 	uint64_t lost_count;
+	uint64_t counted_accepts; /* NQ_EV_COUNT records of accepts */
 	struct nq_event ev[MAX_EVENTS];
 };
 
@@ -39,6 +40,11 @@ static void sink_cb(const struct nq_event *ev, void *ctx)
 
 	if (ev->h.kind == NQ_EV_SYNC)
 		return; /* a marker of the live side, not a record of the kernel's */
+	if (ev->h.kind == NQ_EV_COUNT) {
+		if (ev->count.kind == NQ_EV_IRQ_ACCEPT)
+			s->counted_accepts += ev->count.n;
+		return;
+	}
 	if (ev->h.kind == NQ_EV_LOST) {
 		s->lost++;
 		s->lost_count += ev->lost.count;
@@ -191,6 +197,105 @@ static void test_raw_accept_test_run(void)
 	CHECK_EQ(e->drop_seq, 0);
 }
 
+static int ctx_read(struct nq_live *l, __u64 key, struct nq_vcpu_ctx *c)
+{
+	__u32 slot = nq_ctx_slot(key);
+	int r = bpf_map_lookup_elem(bpf_map__fd(nq_live_skel(l)->maps.vcpu_ctx), &slot, c);
+
+	return r ? r : c->key == key ? 0 : -ENOENT;
+}
+
+static bool bit(const __u64 *map, unsigned int v)
+{
+	return map[v >> 6] & (1ull << (v & 63));
+}
+
+/*
+ * The accept path of a host with pairing probes (NESTIRQ_STREAM_ACCEPTS=1
+ * here): the history goes to vcpu_ctx, the accept is counted, and only an
+ * accept that meets an open check on its vCPU is streamed.
+ */
+static void test_raw_accept_context(void)
+{
+	struct nq_live_opts o = {.load_all = true, .no_attach = true, .cb = sink_cb, .ctx = &sink};
+	const __u64 key = NQ_CTX_KEY_APICID | 3;
+	struct nq_vcpu_ctx c;
+	__u64 evicted;
+	__u32 slot;
+	char err[256];
+	struct nq_live *l;
+	const char *why = need_root();
+	int rc, rc2, rc3, rc4;
+
+	if (why)
+		SKIP("%s", why);
+	memset(&sink, 0, sizeof(sink));
+	setenv("NESTIRQ_STREAM_ACCEPTS", "1", 1);
+	l = nq_live_open(&o, err, sizeof(err));
+	unsetenv("NESTIRQ_STREAM_ACCEPTS");
+	if (!l)
+		printf("# %s\n", err);
+	CHECK(l != NULL);
+	CHECK_EQ(nq_live_accept_mode(l), NQ_ACCEPTS_CONTEXT);
+	run_accept(l, 3, 0, 0, 0x42, &rc);
+	run_accept(l, 3, 0x400, 0, 0x02, &rc2); /* NMI: no IRR bit */
+	CHECK_EQ(ctx_read(l, key, &c), 0);
+	CHECK(bit(c.pending, 0x42) && bit(c.accepted, 0x42));
+	CHECK(!bit(c.pending, 0x02) && !bit(c.accepted, 0x02));
+	CHECK(c.first_ts[0x42] > 0);
+	CHECK_EQ(c.first_ts[0x02], 0);
+	CHECK_EQ(c.in_check, 0);
+	/* A check opens on vCPU 3: the next accept there is streamed, others not. */
+	c.in_check = 1;
+	slot = nq_ctx_slot(key);
+	CHECK_EQ(bpf_map_update_elem(bpf_map__fd(nq_live_skel(l)->maps.vcpu_ctx), &slot, &c,
+				     BPF_EXIST),
+		 0);
+	run_accept(l, 3, 0, 0, 0x43, &rc3);
+	run_accept(l, 4, 0, 0, 0x44, &rc4);
+	nq_live_poll(l, 10);
+	nq_live_sync(l);
+	CHECK_EQ(rc | rc2 | rc3 | rc4, 0);
+	CHECK_EQ(sink.n, 1);
+	CHECK_EQ(sink.ev[0].h.kind, NQ_EV_IRQ_ACCEPT);
+	CHECK_EQ(sink.ev[0].accept.vector, 0x43);
+	CHECK_EQ(sink.counted_accepts, 3);
+	/* Another vCPU hashed to vCPU 4's slot takes it over, and says so. */
+	for (__u32 other = 5; other < 1u << 20; other++)
+		if (nq_ctx_slot(NQ_CTX_KEY_APICID | other) == nq_ctx_slot(NQ_CTX_KEY_APICID | 4)) {
+			run_accept(l, other, 0, 0, 0x45, &rc);
+			break;
+		}
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(ctx_read(l, NQ_CTX_KEY_APICID | 4, &c), -ENOENT);
+	evicted = 0;
+	for (int cpu = 0; cpu < NQ_BSS_CPUS; cpu++)
+		evicted += nq_live_skel(l)->bss->cpu_ctr[cpu][NQ_CTR_CTX_EVICT];
+	CHECK_EQ(evicted, 1);
+	nq_live_close(l);
+}
+
+/* Streaming every exit of L2 (NESTIRQ_STREAM_EXITS=1) is another program: it must load too. */
+static void test_load_stream_exits(void)
+{
+	struct nq_live_opts o = {.load_all = true, .no_attach = true, .quiet = true};
+	char err[256];
+	struct nq_live *l;
+	const char *why = need_root();
+
+	if (why)
+		SKIP("%s", why);
+	setenv("NESTIRQ_STREAM_EXITS", "1", 1);
+	l = nq_live_open(&o, err, sizeof(err));
+	unsetenv("NESTIRQ_STREAM_EXITS");
+	if (!l)
+		printf("# %s\n", err);
+	CHECK(l != NULL);
+	CHECK_EQ(nq_live_skel(l)->rodata->stream_exits, 1);
+	CHECK_EQ(nq_live_nloaded(l), nq_live_nprograms(l));
+	nq_live_close(l);
+}
+
 /* The tgid filter in .rodata drops other processes' events. */
 static void test_tgid_filter(void)
 {
@@ -322,26 +427,18 @@ static void test_msi_accept_raw(void)
 
 /*
  * watch/serve mode: with no check, peek or ack probe to pair them, accepts
- * are counted in the kernel, exactly, and none is streamed; with one (or
- * NESTIRQ_STREAM_ACCEPTS=1) every accept is streamed as before.
+ * are counted in the kernel, exactly, and none is streamed.  With
+ * NESTIRQ_STREAM_ACCEPTS=1 they take the path of a host with pairing
+ * probes: history kept in the kernel, counted, streamed only inside a check
+ * (none is open here).  Either way the counts arrive as NQ_EV_COUNT.
  */
-static uint64_t counted_accepts;
-
-static void counted_cb(unsigned int kind, uint64_t n, void *ctx)
-{
-	(void)ctx;
-	if (kind == NQ_EV_IRQ_ACCEPT)
-		counted_accepts += n;
-}
-
 static void count_case(bool stream)
 {
 	struct nq_live_opts o = {.tgid = (uint32_t)getpid(),
 				 .cb = sink_cb,
 				 .ctx = &sink,
 				 .quiet = true,
-				 .count_accepts = true,
-				 .on_counted = counted_cb};
+				 .count_accepts = true};
 	const int N = 3000, NV = 2;
 	char err[256];
 	struct nq_live *l;
@@ -353,7 +450,6 @@ static void count_case(bool stream)
 	if (why)
 		SKIP("%s", why);
 	memset(&sink, 0, sizeof(sink));
-	counted_accepts = 0;
 	if (tvm_open(&vm, NV, err, sizeof(err)))
 		SKIP("%s", err);
 	if (stream)
@@ -373,19 +469,24 @@ static void count_case(bool stream)
 	for (int i = 0; i < N; i++)
 		if (tvm_msi(&vm, tvm_seq_vcpu(i, NV), tvm_seq_vector(i)) >= 0)
 			fired++;
-	for (int t = 0; t < 100 && (uint64_t)sink.n + counted_accepts < (uint64_t)N; t++)
+	for (int t = 0; t < 100 && (uint64_t)sink.n + sink.counted_accepts < (uint64_t)N; t++) {
 		nq_live_poll(l, 20);
+		nq_live_sync(l);
+	}
 	nq_live_poll(l, 50);
-	printf("# counting %d: %llu counted, %d streamed\n", counting,
-	       (unsigned long long)counted_accepts, sink.n);
-	CHECK_EQ(nq_live_counted(l), counted_accepts);
+	nq_live_sync(l);
+	printf("# accept mode %d: %llu counted, %d streamed\n", nq_live_accept_mode(l),
+	       (unsigned long long)sink.counted_accepts, sink.n);
+	CHECK_EQ(nq_live_counted(l), sink.counted_accepts);
+	if (stream)
+		CHECK_EQ(nq_live_accept_mode(l), NQ_ACCEPTS_CONTEXT);
 	nq_live_close(l);
 	tvm_close(&vm);
 	CHECK_EQ(fired, N);
 	CHECK_EQ(sink.lost, 0);
-	CHECK_EQ(counting, !stream && !pairs);
-	CHECK_EQ((uint64_t)sink.n + counted_accepts, (uint64_t)N);
-	CHECK_EQ(counted_accepts, counting ? (uint64_t)N : 0);
+	CHECK(counting || pairs);
+	CHECK_EQ((uint64_t)sink.n + sink.counted_accepts, (uint64_t)N);
+	CHECK_EQ(sink.counted_accepts, counting ? (uint64_t)N : 0);
 }
 
 static void test_msi_accepts_counted(void)
@@ -393,7 +494,7 @@ static void test_msi_accepts_counted(void)
 	count_case(false);
 }
 
-static void test_msi_accepts_streamed_on_request(void)
+static void test_msi_accepts_context_on_request(void)
 {
 	count_case(true);
 }
@@ -655,6 +756,8 @@ int main(void)
 	RUN(test_load_all_programs);
 	RUN(test_attach_plan);
 	RUN(test_raw_accept_test_run);
+	RUN(test_raw_accept_context);
+	RUN(test_load_stream_exits);
 	RUN(test_tgid_filter);
 	RUN(test_format_offsets);
 	RUN(test_drops_become_lost_records);
@@ -665,6 +768,6 @@ int main(void)
 	RUN(test_msi_accept_format);
 	RUN(test_msi_accept_raw);
 	RUN(test_msi_accepts_counted);
-	RUN(test_msi_accepts_streamed_on_request);
+	RUN(test_msi_accepts_context_on_request);
 	TEST_EXIT();
 }

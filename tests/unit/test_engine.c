@@ -411,6 +411,100 @@ static void test_ack_without_accept_is_counted(void)
 	nq_engine_free(e);
 }
 
+/* Event ABI 3: the ack carries the kernel's IRR history; no accept is streamed. */
+static void ack_v3(struct nq_engine *e, int vec, uint8_t irr, uint64_t accept_ts)
+{
+	struct nq_event ev = mk(NQ_EV_ACK, VM, 0);
+
+	ev.ack.vector = vec;
+	ev.ack.vmcs = NQ_VMCS_01;
+	ev.ack.api = ack_api;
+	ev.ack.irr = irr;
+	ev.ack.accept_ts = accept_ts;
+	feed(e, &ev);
+}
+
+static void test_abi3_ack_irr_from_kernel(void)
+{
+	struct nq_engine *e = fresh(0);
+
+	ack_v3(e, 0x40, NQ_ACK_IRR_NEVER, 0);
+	CHECK_EQ(nq_engine_stats(e)->acks_unknown_irr, 1);
+	ack_v3(e, 0x41, NQ_ACK_IRR_PENDING, now - 50);
+	CHECK_EQ(nq_engine_stats(e)->acks_not_pending, 0);
+	CHECK_EQ(nq_engine_stats(e)->accept_to_ack.count, 1);
+	CHECK_EQ(nq_engine_stats(e)->accept_to_ack.max_ns, 150);
+	ack_v3(e, 0x41, NQ_ACK_IRR_NOT_PENDING, 0);
+	CHECK_EQ(nq_engine_stats(e)->acks_not_pending, 1);
+	CHECK_EQ(nq_engine_stats(e)->accept_to_ack.count, 1);
+	CHECK_EQ(seen, 0);
+	nq_engine_free(e);
+}
+
+/*
+ * The accept that raced a 6.12 check is not streamed (it came before the
+ * check opened): the ack's accept_ts brings it back as evidence.
+ */
+static void test_abi3_evidence_from_accept_ts(void)
+{
+	struct nq_engine *e = fresh(0);
+	struct nq_event ev;
+	uint64_t t41;
+	int found = 0;
+
+	enter(e, VM, 0);
+	ev = mk(NQ_EV_PEEK, VM, 0);
+	ev.peek.vector = 0x31;
+	ev.peek.accept_ts = now - 500;
+	feed(e, &ev);
+	switch_to(e, VM, 0, NQ_VMCS_01);
+	inject(e, VM, 0, NQ_INTR_INFO_VALID | 0x31);
+	t41 = now - 10;
+	ack_v3(e, 0x41, NQ_ACK_IRR_PENDING, t41);
+	leave(e, VM, 0, 0);
+	CHECK_EQ(seen, 1);
+	CHECK_EQ(last.kind, NQ_V_VECTOR_MISMATCH);
+	for (unsigned int i = 0; i < last.n_evidence; i++) {
+		const struct nq_event *a = &last.evidence[i];
+
+		if (a->h.kind == NQ_EV_IRQ_ACCEPT && a->accept.vector == 0x41 &&
+		    a->h.ts_ns == t41 && (a->accept.flags & NQ_ACCEPT_F_KERNEL_CONTEXT))
+			found = 1;
+	}
+	CHECK(found);
+	nq_engine_free(e);
+}
+
+/* Counted records move the counters exactly as the records would have. */
+static void test_count_records(void)
+{
+	struct nq_engine *e = fresh(0);
+	struct nq_event ev = mk(NQ_EV_COUNT, 0, NQ_VCPU_UNKNOWN);
+
+	ev.count.kind = NQ_EV_HW_NESTED_VMEXIT;
+	ev.count.reason = NQ_VMX_EXIT_EXTERNAL_INTERRUPT;
+	ev.count.n = 25679;
+	feed(e, &ev);
+	ev.count.reason = 0x400; /* SVM NPF: beyond the table, the last slot */
+	ev.count.n = 3;
+	feed(e, &ev);
+	ev.count.kind = NQ_EV_IRQ_ACCEPT;
+	ev.count.reason = NQ_COUNT_REASON_ANY;
+	ev.count.n = 1000000;
+	feed(e, &ev);
+	ev.count.kind = NQ_EV__MAX; /* corrupt: skipped, counted */
+	feed(e, &ev);
+	CHECK_EQ(nq_engine_stats(e)->by_kind[NQ_EV_HW_NESTED_VMEXIT], 25682);
+	CHECK_EQ(nq_engine_stats(e)->hw_exit_reasons[NQ_VMX_EXIT_EXTERNAL_INTERRUPT], 25679);
+	CHECK_EQ(nq_engine_stats(e)->hw_exit_reasons[NQ_EXIT_REASONS - 1], 3);
+	CHECK_EQ(nq_engine_stats(e)->by_kind[NQ_EV_IRQ_ACCEPT], 1000000);
+	CHECK_EQ(nq_engine_stats(e)->counted, 1025682);
+	CHECK_EQ(nq_engine_stats(e)->by_kind[NQ_EV_COUNT], 4);
+	CHECK_EQ(nq_engine_stats(e)->unknown_kind, 1);
+	CHECK_EQ(nq_engine_stats(e)->unresolved_vcpu, 0);
+	nq_engine_free(e);
+}
+
 /* One event never yields two findings: a double ack is multiple_acks only. */
 static void test_double_ack_one_finding(void)
 {
@@ -1057,5 +1151,8 @@ int main(void)
 	RUN(test_unterminated_check);
 	RUN(test_names_round_trip);
 	RUN(test_hist_quantiles);
+	RUN(test_abi3_ack_irr_from_kernel);
+	RUN(test_abi3_evidence_from_accept_ts);
+	RUN(test_count_records);
 	TEST_EXIT();
 }

@@ -1098,6 +1098,86 @@ static void test_abi2_fields_roundtrip(void)
 	free(mb.buf);
 }
 
+/* Every ABI 3 field: its JSON spelling, and both round trips. */
+static void test_abi3_fields_roundtrip(void)
+{
+	static const char *const want[] = {
+		"\"kind\":\"ack\",\"vector\":65,\"vmcs\":\"01\",\"api\":\"apic_ack\",\"guest_"
+		"mode\":0,"
+		"\"irr\":\"not_pending\",\"accept_ts\":123456789}",
+		"\"decides\":true,\"accept_ts\":987}",
+		"\"kind\":\"count\",\"of\":\"hw_nested_vmexit\",\"n\":25679,\"reason\":1}",
+		"\"kind\":\"irq_accept\",\"vector\":49,\"apicid\":1,\"dm\":0,\"tm\":0,\"exact\":"
+		"false,\"kernel_context\":true}",
+	};
+	struct nq_event evs[4], ev;
+	struct membuf mb = {0};
+	char line[512], doc[4096], err[ERRLEN];
+	struct nq_trace_writer *w;
+	struct nq_trace_reader *r;
+	size_t len = 0;
+	FILE *f;
+
+	memset(evs, 0, sizeof(evs));
+	for (int i = 0; i < 4; i++) {
+		evs[i].h.ts_ns = 1000 + (uint64_t)i;
+		evs[i].h.vcpu_id = 1;
+	}
+	evs[0].h.kind = NQ_EV_ACK;
+	evs[0].ack.vector = 0x41;
+	evs[0].ack.vmcs = NQ_VMCS_01;
+	evs[0].ack.api = NQ_ACK_API_APIC_ACK;
+	evs[0].ack.irr = NQ_ACK_IRR_NOT_PENDING;
+	evs[0].ack.accept_ts = 123456789;
+	evs[1].h.kind = NQ_EV_PEEK;
+	evs[1].peek.vector = 0x31;
+	evs[1].peek.flags = NQ_PEEK_F_DECIDES;
+	evs[1].peek.accept_ts = 987;
+	evs[2].h.kind = NQ_EV_COUNT;
+	evs[2].h.vcpu_id = NQ_VCPU_UNKNOWN;
+	evs[2].count.kind = NQ_EV_HW_NESTED_VMEXIT;
+	evs[2].count.n = 25679;
+	evs[2].count.reason = 1;
+	evs[3].h.kind = NQ_EV_IRQ_ACCEPT;
+	evs[3].accept.apicid = 1;
+	evs[3].accept.vector = 0x31;
+	evs[3].accept.flags = NQ_ACCEPT_F_KERNEL_CONTEXT;
+	for (unsigned int i = 0; i < 4; i++) {
+		int l = nq_jsonl_format_event(&evs[i], line, sizeof(line));
+
+		CHECK(l > 0);
+		CHECK_STR_CONTAINS(line, want[i]);
+		memcpy(doc + len, line, (size_t)l);
+		len += (size_t)l;
+		doc[len++] = '\n';
+	}
+	r = open_mem(doc, len, err);
+	CHECK(r);
+	for (unsigned int i = 0; i < 4; i++) {
+		CHECK_EQ(nq_trace_read(r, &ev), NQ_READ_EVENT);
+		CHECK(!memcmp(&ev, &evs[i], sizeof(ev)));
+	}
+	nq_trace_reader_close(r);
+
+	f = open_memstream(&mb.buf, &mb.len);
+	CHECK(f);
+	w = nq_trace_writer_fdopen(f, NULL, err, sizeof(err));
+	CHECK(w);
+	for (unsigned int i = 0; i < 4; i++)
+		CHECK_EQ(nq_trace_write(w, &evs[i]), 0);
+	CHECK_EQ(nq_trace_writer_close(w, err, sizeof(err)), 0);
+	fclose(f);
+	r = open_mem(mb.buf, mb.len, err);
+	CHECK(r);
+	for (unsigned int i = 0; i < 4; i++) {
+		CHECK_EQ(nq_trace_read(r, &ev), NQ_READ_EVENT);
+		CHECK(!memcmp(&ev, &evs[i], sizeof(ev)));
+	}
+	CHECK_EQ(nq_trace_read(r, &ev), NQ_READ_EOF);
+	nq_trace_reader_close(r);
+	free(mb.buf);
+}
+
 /*
  * Lines written before ABI 2 lack the new keys: the trailer, flags and
  * lost source read as 0, the tri-state bytes as NQ_BOOL_UNKNOWN.
@@ -1167,6 +1247,7 @@ int main(void)
 	RUN(test_jsonl_errors);
 	RUN(test_jsonl_file_path);
 	RUN(test_abi2_fields_roundtrip);
+	RUN(test_abi3_fields_roundtrip);
 	RUN(test_abi1_lines_read_as_defaults);
 	TEST_EXIT();
 }
