@@ -33,8 +33,8 @@
 enum cfg { C_BARE, C_COUNT, C_CONTEXT, C_CONTEXT_CHECK, C_STREAM, C__N };
 static const char *const cfg_name[C__N] = {"bare", "count", "context", "context-chk", "stream"};
 
-#define NVCPU 4
-#define NVEC  16
+#define NVCPU	   4
+#define NVEC	   16
 #define MAX_ROUNDS 64
 
 struct subject {
@@ -69,7 +69,7 @@ static int open_nestirq(struct subject *s, enum cfg c)
 		return -errno;
 	bpf_object__for_each_program(p, s->nq->obj) bpf_program__set_autoload(p, false);
 	bpf_program__set_autoload(s->nq->progs.raw_accept, true);
-	s->nq->rodata->accept_mode = c == C_COUNT	     ? NQ_ACCEPTS_COUNT
+	s->nq->rodata->accept_mode = c == C_COUNT    ? NQ_ACCEPTS_COUNT
 				     : c == C_STREAM ? NQ_ACCEPTS_STREAM
 						     : NQ_ACCEPTS_CONTEXT;
 	s->nq->rodata->wakeup_every = NQ_WAKEUP_EVENTS;
@@ -82,7 +82,7 @@ static int open_nestirq(struct subject *s, enum cfg c)
 	if (c == C_CONTEXT_CHECK) /* a check open on every vCPU: each accept is streamed */
 		for (__u64 v = 0; v < NVCPU; v++) {
 			struct nq_vcpu_ctx c = {.key = NQ_CTX_KEY_APICID | v, .in_check = 1};
-			__u32 slot = nq_ctx_slot(c.key);
+			__u32 slot = nq_ctx_set(c.key); /* the first way of its set */
 
 			if (bpf_map_update_elem(bpf_map__fd(s->nq->maps.vcpu_ctx), &slot, &c,
 						BPF_ANY))
@@ -168,7 +168,8 @@ int main(int argc, char **argv)
 	int stats_fd;
 
 	if (rounds < 1 || rounds > MAX_ROUNDS || runs < 1) {
-		fprintf(stderr, "usage: accept_cost [ROUNDS (1..%d) [RUNS_PER_ROUND]]\n", MAX_ROUNDS);
+		fprintf(stderr, "usage: accept_cost [ROUNDS (1..%d) [RUNS_PER_ROUND]]\n",
+			MAX_ROUNDS);
 		return 2;
 	}
 	libbpf_set_print(libbpf_quiet);

@@ -19,13 +19,24 @@ struct {
 /* The initial value of a slot (a map value may be copied from, the stack may not hold it). */
 struct nq_vcpu_ctx ctx_zero;
 
+static __always_inline struct nq_vcpu_ctx *ctx_slot(__u32 slot)
+{
+	return bpf_map_lookup_elem(&vcpu_ctx, &slot);
+}
+
 /* The vCPU's history if it has one (peek, ack, check exit: never claim a slot). */
 static __always_inline struct nq_vcpu_ctx *ctx_find(__u64 key)
 {
-	__u32 slot = nq_ctx_slot(key);
-	struct nq_vcpu_ctx *c = bpf_map_lookup_elem(&vcpu_ctx, &slot);
+	__u32 set = nq_ctx_set(key);
+	struct nq_vcpu_ctx *c;
 
-	return c && c->key == key ? c : NULL;
+#pragma unroll
+	for (__u32 w = 0; w < NQ_VCPU_CTX_WAYS; w++) {
+		c = ctx_slot(set + w);
+		if (c && c->key == key)
+			return c;
+	}
+	return NULL;
 }
 
 /*
@@ -47,22 +58,37 @@ static __always_inline __u32 vec_index(int vector)
  */
 static __always_inline struct nq_vcpu_ctx *ctx_get(__u64 key, __u32 vm_id)
 {
-	__u32 slot = nq_ctx_slot(key);
-	struct nq_vcpu_ctx *c = bpf_map_lookup_elem(&vcpu_ctx, &slot);
+	__u32 set = nq_ctx_set(key), slot = NQ_VCPU_CTX_SLOTS;
+	struct nq_vcpu_ctx *c;
 
-	if (!c)
-		return NULL;
-	if (c->key == key && (!vm_id || !c->vm_id || c->vm_id == vm_id)) {
-		if (!c->vm_id)
-			c->vm_id = vm_id;
-		return c;
+#pragma unroll
+	for (__u32 w = 0; w < NQ_VCPU_CTX_WAYS; w++) {
+		c = ctx_slot(set + w);
+		if (!c)
+			continue;
+		if (c->key == key) {
+			if (vm_id && c->vm_id && c->vm_id != vm_id) {
+				slot = set + w; /* reused by another VM: start afresh */
+				break;
+			}
+			if (!c->vm_id)
+				c->vm_id = vm_id;
+			return c;
+		}
+		if (!c->key && slot == NQ_VCPU_CTX_SLOTS)
+			slot = set + w;
 	}
-	if (c->key)
-		__sync_fetch_and_add(&cpu_ctr[bpf_get_smp_processor_id() & (NQ_BSS_CPUS - 1)]
-					     [NQ_CTR_CTX_EVICT],
-				     1);
+	if (slot == NQ_VCPU_CTX_SLOTS) { /* a full set: evict one at random */
+		slot = set + (bpf_get_prandom_u32() & (NQ_VCPU_CTX_WAYS - 1));
+		__sync_fetch_and_add(
+			&cpu_ctr[bpf_get_smp_processor_id() & (NQ_BSS_CPUS - 1)][NQ_CTR_CTX_EVICT],
+			1);
+	}
 	/* A racing claim of the same slot loses one history: context only, never a verdict. */
 	bpf_map_update_elem(&vcpu_ctx, &slot, &ctx_zero, BPF_ANY);
+	c = ctx_slot(slot);
+	if (!c)
+		return NULL;
 	c->key = key;
 	c->vm_id = vm_id;
 	return c;
@@ -82,7 +108,8 @@ static __always_inline int ctx_accept(__u64 key, __u32 vm_id, __u16 dm, __u8 vec
 	if (!c)
 		return 0;
 	/* INIT, SIPI, NMI, SMI and ExtINT deliveries set no IRR bit. */
-	if ((dm & NQ_APIC_DM_MASK) == NQ_APIC_DM_FIXED || (dm & NQ_APIC_DM_MASK) == NQ_APIC_DM_LOWEST) {
+	if ((dm & NQ_APIC_DM_MASK) == NQ_APIC_DM_FIXED ||
+	    (dm & NQ_APIC_DM_MASK) == NQ_APIC_DM_LOWEST) {
 		/* Atomic: the vCPU's own CPU may be acking while another accepts. */
 		if (!(c->accepted[w] & bit))
 			__sync_fetch_and_or(&c->accepted[w], bit);

@@ -108,11 +108,12 @@ enum nq_accept_mode {
  * A vCPU's accept history (map "vcpu_ctx"): what the engine kept from
  * streamed accepts before event ABI 3.  The vCPU's key is its struct
  * kvm_vcpu pointer, or NQ_CTX_KEY_APICID | apicid where only the accept
- * tracepoint knows the target.  The map is an array indexed by a hash of
- * the key (direct-mapped, tag checked): an array lookup is inlined by the
- * verifier, a hash-map lookup costs about as much as the bare counter's
- * whole program.  Two vCPUs that share a slot evict each other's history
- * (NQ_CTR_CTX_EVICT); the history is context for counters, never a verdict.
+ * tracepoint knows the target.  The map is an array, 4-way set
+ * associative by a hash of the key (tag checked): an array lookup is
+ * inlined by the verifier, where a hash-map lookup costs about as much as
+ * the bare counter's whole program.  A fifth vCPU in a set evicts one
+ * history (NQ_CTR_CTX_EVICT): with 512 sets that takes hundreds of running
+ * vCPUs, and the history is context for counters, never a verdict.
  */
 struct nq_vcpu_ctx {
 	__u64 key;	     /* the vCPU owning this slot, 0: free */
@@ -122,14 +123,16 @@ struct nq_vcpu_ctx {
 	__u32 vm_id;	     /* owner: a vcpu pointer reused by another VM starts afresh */
 	__u32 in_check;	     /* a nested-event check is open on this vCPU */
 };
-#define NQ_CTX_KEY_APICID     (1ull << 63)
-#define NQ_VCPU_CTX_SLOT_BITS 11 /* 2048 slots of 2.1 KiB: 4.4 MiB */
-#define NQ_VCPU_CTX_SLOTS     (1u << NQ_VCPU_CTX_SLOT_BITS)
+#define NQ_CTX_KEY_APICID    (1ull << 63)
+#define NQ_VCPU_CTX_SET_BITS 9 /* 512 sets */
+#define NQ_VCPU_CTX_WAYS     4 /* 2048 slots of 2.1 KiB: 4.4 MiB */
+#define NQ_VCPU_CTX_SLOTS    (NQ_VCPU_CTX_WAYS << NQ_VCPU_CTX_SET_BITS)
 
-/* The slot of a vCPU key (Fibonacci hashing: pointers differ in their middle bits). */
-static inline __u32 nq_ctx_slot(__u64 key)
+/* The first slot of a vCPU key's set (Fibonacci hashing: pointers differ in their middle bits). */
+static inline __u32 nq_ctx_set(__u64 key)
 {
-	return (__u32)((key * 0x9E3779B97F4A7C15ull) >> (64 - NQ_VCPU_CTX_SLOT_BITS));
+	return (__u32)((key * 0x9E3779B97F4A7C15ull) >> (64 - NQ_VCPU_CTX_SET_BITS)) *
+	       NQ_VCPU_CTX_WAYS;
 }
 
 /* Exits of L2 counted by reason (map "exit_ctr", per CPU); reasons >= 127 share the last slot. */

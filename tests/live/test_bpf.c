@@ -197,12 +197,17 @@ static void test_raw_accept_test_run(void)
 	CHECK_EQ(e->drop_seq, 0);
 }
 
-static int ctx_read(struct nq_live *l, __u64 key, struct nq_vcpu_ctx *c)
+/* The slot holding key's history (its set's ways), or -ENOENT. */
+static int ctx_read(struct nq_live *l, __u64 key, struct nq_vcpu_ctx *c, __u32 *slot)
 {
-	__u32 slot = nq_ctx_slot(key);
-	int r = bpf_map_lookup_elem(bpf_map__fd(nq_live_skel(l)->maps.vcpu_ctx), &slot, c);
+	int fd = bpf_map__fd(nq_live_skel(l)->maps.vcpu_ctx);
 
-	return r ? r : c->key == key ? 0 : -ENOENT;
+	for (__u32 w = 0; w < NQ_VCPU_CTX_WAYS; w++) {
+		*slot = nq_ctx_set(key) + w;
+		if (!bpf_map_lookup_elem(fd, slot, c) && c->key == key)
+			return 0;
+	}
+	return -ENOENT;
 }
 
 static bool bit(const __u64 *map, unsigned int v)
@@ -222,6 +227,7 @@ static void test_raw_accept_context(void)
 	struct nq_vcpu_ctx c;
 	__u64 evicted;
 	__u32 slot;
+	int n;
 	char err[256];
 	struct nq_live *l;
 	const char *why = need_root();
@@ -239,7 +245,7 @@ static void test_raw_accept_context(void)
 	CHECK_EQ(nq_live_accept_mode(l), NQ_ACCEPTS_CONTEXT);
 	run_accept(l, 3, 0, 0, 0x42, &rc);
 	run_accept(l, 3, 0x400, 0, 0x02, &rc2); /* NMI: no IRR bit */
-	CHECK_EQ(ctx_read(l, key, &c), 0);
+	CHECK_EQ(ctx_read(l, key, &c, &slot), 0);
 	CHECK(bit(c.pending, 0x42) && bit(c.accepted, 0x42));
 	CHECK(!bit(c.pending, 0x02) && !bit(c.accepted, 0x02));
 	CHECK(c.first_ts[0x42] > 0);
@@ -247,7 +253,6 @@ static void test_raw_accept_context(void)
 	CHECK_EQ(c.in_check, 0);
 	/* A check opens on vCPU 3: the next accept there is streamed, others not. */
 	c.in_check = 1;
-	slot = nq_ctx_slot(key);
 	CHECK_EQ(bpf_map_update_elem(bpf_map__fd(nq_live_skel(l)->maps.vcpu_ctx), &slot, &c,
 				     BPF_EXIST),
 		 0);
@@ -260,18 +265,21 @@ static void test_raw_accept_context(void)
 	CHECK_EQ(sink.ev[0].h.kind, NQ_EV_IRQ_ACCEPT);
 	CHECK_EQ(sink.ev[0].accept.vector, 0x43);
 	CHECK_EQ(sink.counted_accepts, 3);
-	/* Another vCPU hashed to vCPU 4's slot takes it over, and says so. */
-	for (__u32 other = 5; other < 1u << 20; other++)
-		if (nq_ctx_slot(NQ_CTX_KEY_APICID | other) == nq_ctx_slot(NQ_CTX_KEY_APICID | 4)) {
+	/* Four more vCPUs in vCPU 4's set: the last one evicts one history, and says so. */
+	n = 0;
+	for (__u32 other = 5; other < 1u << 24 && n < NQ_VCPU_CTX_WAYS; other++)
+		if (nq_ctx_set(NQ_CTX_KEY_APICID | other) == nq_ctx_set(NQ_CTX_KEY_APICID | 4)) {
 			run_accept(l, other, 0, 0, 0x45, &rc);
-			break;
+			CHECK_EQ(rc, 0);
+			n++;
 		}
-	CHECK_EQ(rc, 0);
-	CHECK_EQ(ctx_read(l, NQ_CTX_KEY_APICID | 4, &c), -ENOENT);
+	CHECK_EQ(n, NQ_VCPU_CTX_WAYS);
 	evicted = 0;
 	for (int cpu = 0; cpu < NQ_BSS_CPUS; cpu++)
 		evicted += nq_live_skel(l)->bss->cpu_ctr[cpu][NQ_CTR_CTX_EVICT];
-	CHECK_EQ(evicted, 1);
+	/* vCPU 4's set held vCPU 4, and vCPU 3 too if it hashed there. */
+	CHECK_EQ(evicted,
+		 1 + (nq_ctx_set(NQ_CTX_KEY_APICID | 3) == nq_ctx_set(NQ_CTX_KEY_APICID | 4)));
 	nq_live_close(l);
 }
 
