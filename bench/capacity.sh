@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # (c) Capacity: the storm ramped up (paced threads, then unpaced), every
-# accept through the ring buffer (NESTIRQ_STREAM_ACCEPTS=1: the costly path,
-# as on a host with an ack probe), then the same with the ring shrunk to
+# accept through the ring buffer (NESTIRQ_STREAM_ACCEPTS=all: the costly path,
+# what a host with pairing probes paid before event ABI 3), then the same with the ring shrunk to
 # provoke drops: are they counted (seen + dropped = fired) and does nestirq
 # keep running?  The tracer is `nestirq watch`.
 #
@@ -16,6 +16,7 @@ SECONDS_=${NQ_CAP_SECONDS:-3}
 THREADS=${NQ_CAP_THREADS:-2}
 SMALL=${NQ_CAP_SMALL_RING:-65536}
 TRACERS=${NQ_CAP_TRACERS:-watch-stream watch}
+export NQ_STREAM_ACCEPTS=${NQ_STREAM_ACCEPTS:-all} # every accept through the ring: its capacity
 
 why=$(bench_live_skip)
 if [ -n "$why" ]; then

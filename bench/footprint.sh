@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # (d) Daemon footprint: CPU and memory of `nestirq serve` while the storm
 # runs at full speed, as it runs here (accepts counted in the kernel) and
-# with every accept streamed (NESTIRQ_STREAM_ACCEPTS=1), rounds alternated.
+# with full checking (NESTIRQ_STREAM_ACCEPTS=1, see bench/lib.sh), rounds alternated.
 # CPU: user + system time of the serve process over the storm's wall time
 # (100% = one CPU); RSS: VmRSS at the end, VmHWM its peak; the ring buffer's
 # pages are part of RSS (RssFile) once read.

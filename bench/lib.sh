@@ -68,8 +68,10 @@ storm_go() {
 
 # tracer_start CONFIG PID: attach CONFIG to PID's events.  Sets TR_PID.
 #   none | bare-raw | bare-tp | bpftrace | watch | serve | watch-stream | serve-stream
-# (-stream: NESTIRQ_STREAM_ACCEPTS=1, every accept through the ring buffer,
-# as on a host where an ack probe pairs them)
+# (-stream: NESTIRQ_STREAM_ACCEPTS=1, full checking: the accept path of a host
+# whose probes pair accepts with checks; event ABI 3 keeps the history in the
+# kernel and streams an accept only inside a check.  NQ_STREAM_ACCEPTS
+# overrides the value, e.g. "all": every accept through the ring buffer)
 tracer_start() {
 	local cfg=$1 pid=$2
 	TR_PID=
@@ -86,12 +88,12 @@ tracer_start() {
 		TR_PID=$!
 		wait_for "$BTMP/tr.out" '^Attaching' $TR_PID && sleep 0.2 ;;
 	watch | watch-stream)
-		NESTIRQ_STREAM_ACCEPTS=$([ "$cfg" = watch-stream ] && echo 1) \
+		NESTIRQ_STREAM_ACCEPTS=$([ "$cfg" = watch-stream ] && echo "${NQ_STREAM_ACCEPTS:-1}") \
 			"$NQ" watch -p "$pid" --interval 0 --json >"$BTMP/tr.out" 2>"$BTMP/tr.err" &
 		TR_PID=$!
 		wait_for "$BTMP/tr.err" 'tracing:' $TR_PID ;;
 	serve | serve-stream)
-		NESTIRQ_STREAM_ACCEPTS=$([ "$cfg" = serve-stream ] && echo 1) \
+		NESTIRQ_STREAM_ACCEPTS=$([ "$cfg" = serve-stream ] && echo "${NQ_STREAM_ACCEPTS:-1}") \
 			"$NQ" serve -p "$pid" --listen "127.0.0.1:$((20000 + $$ % 20000))" \
 			--log "$BTMP/serve.log" >"$BTMP/tr.out" 2>"$BTMP/tr.err" &
 		TR_PID=$!

@@ -10,7 +10,7 @@
 #                 reserved, filled (with the clock) and submitted, consumed
 #                 by a reader, i.e. the least any ring-buffer tracer pays
 #   serve         nestirq serve as it runs here (accepts counted in the kernel)
-#   serve-stream  every accept through the ring buffer (NESTIRQ_STREAM_ACCEPTS=1)
+#   serve-stream  full checking (NESTIRQ_STREAM_ACCEPTS=1, see bench/lib.sh)
 # nestirq's figures come from its own /metrics (its programs, by name).
 #
 #   NQ_COST_ROUNDS (5)  NQ_COST_SECONDS (2)  NQ_COST_CONFIGS (all of the above)

@@ -80,5 +80,5 @@ for cfg in $CONFIGS; do
 done
 echo "medians of $ROUNDS rounds; CPU ns/MSI: the firing thread's CPU time per MSI (BPF runs in its context); added: minus none's, same round"
 echo "'added vs bare': over the bare counter on the same hook (nestirq's accept hook: $(sed 's/^ *accept *attached *//' "$BTMP/hook"))"
-echo "watch/serve count accepts in the kernel when no check/peek/ack probe can pair them (this host: no kprobes); -stream: NESTIRQ_STREAM_ACCEPTS=1, every accept through the ring buffer"
+echo "watch/serve count accepts in the kernel when no check/peek/ack probe can pair them (this host: no kprobes); -stream: NESTIRQ_STREAM_ACCEPTS=1, full checking (event ABI 3: history in the kernel, streamed only inside a check)"
 bench_facts

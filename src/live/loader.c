@@ -210,7 +210,8 @@ static bool env_is_1(const char *name)
  * kernel and only accepts inside a check are streamed; with pairing probes
  * but only the accept tracepoint (no VM in it), every accept is streamed so
  * that the engine keeps the history.  NESTIRQ_STREAM_ACCEPTS=1 takes the
- * context path on any host, for the benchmarks.
+ * context path on any host, for the benchmarks; NESTIRQ_STREAM_ACCEPTS=all
+ * streams every accept.
  */
 static int accept_mode(const struct nq_live *l)
 {
@@ -220,8 +221,12 @@ static int accept_mode(const struct nq_live *l)
 		     p->pt[NQ_PT_PEEK].status == NQ_PS_READY ||
 		     p->pt[NQ_PT_ACK].status == NQ_PS_READY;
 
-	if (env_is_1("NESTIRQ_STREAM_ACCEPTS"))
+	const char *force = getenv("NESTIRQ_STREAM_ACCEPTS");
+
+	if (force && !strcmp(force, "1"))
 		return NQ_ACCEPTS_CONTEXT;
+	if (force && !strcmp(force, "all")) /* the ring buffer's capacity benchmark */
+		return NQ_ACCEPTS_STREAM;
 	if (pairs)
 		return p->pt[NQ_PT_ACCEPT_EXACT].status == NQ_PS_READY ? NQ_ACCEPTS_CONTEXT
 								       : NQ_ACCEPTS_STREAM;
